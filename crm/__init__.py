@@ -1,0 +1,1 @@
+"""The heart of Mailbag: settings, database, models and the services that change them."""

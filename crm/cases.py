@@ -1,0 +1,118 @@
+"""Cases: opened with a reference, found by reference, thread or subject, closed, reopened."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from crm.db import insert_ignore
+from crm.errors import NotFound
+from crm.models import Case, CaseCounter, Message, TimelineEntry
+from crm.types import utcnow
+
+OPEN, CLOSED = "open", "closed"
+
+
+def next_reference(session: Session, prefix: str, year: int) -> str:
+    """MB-2026-000123: a per-year counter, safe under concurrent writers (row lock)."""
+    insert_ignore(session, CaseCounter, {"prefix": prefix, "year": year, "last": 0})
+    number = session.execute(
+        update(CaseCounter)
+        .where(CaseCounter.prefix == prefix, CaseCounter.year == year)
+        .values(last=CaseCounter.last + 1)
+        .returning(CaseCounter.last)
+    ).scalar_one()
+    return f"{prefix}-{year}-{number:06d}"
+
+
+def open_case(
+    session: Session,
+    *,
+    prefix: str,
+    subject: str,
+    subject_key: str,
+    constituent_id: int | None,
+    opened_at: datetime,
+) -> Case:
+    case = Case(
+        reference=next_reference(session, prefix, opened_at.year),
+        subject=subject,
+        subject_key=subject_key[:300],
+        constituent_id=constituent_id,
+        opened_at=opened_at,
+        last_activity_at=opened_at,
+        status=OPEN,
+    )
+    session.add(case)
+    session.flush()
+    return case
+
+
+def by_reference(session: Session, reference: str) -> Case | None:
+    return session.scalar(select(Case).where(Case.reference == reference.upper()))
+
+
+def get(session: Session, reference: str) -> Case:
+    case = by_reference(session, reference)
+    if case is None:
+        raise NotFound(f"no case {reference}")
+    return case
+
+
+def by_message_ids(session: Session, message_ids: Sequence[str]) -> Case | None:
+    """The case of the newest known message among these ids (In-Reply-To, References)."""
+    if not message_ids:
+        return None
+    case_id = session.scalar(
+        select(Message.case_id)
+        .where(Message.message_id.in_(list(message_ids)[-100:]), Message.case_id.is_not(None))
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    return session.get(Case, case_id) if case_id is not None else None
+
+
+def open_case_on_subject(session: Session, constituent_id: int, subject_key: str) -> Case | None:
+    """The constituent's newest open case about the same (normalised) subject."""
+    if not subject_key:
+        return None
+    return session.scalar(
+        select(Case)
+        .where(
+            Case.constituent_id == constituent_id,
+            Case.status == OPEN,
+            Case.subject_key == subject_key[:300],
+        )
+        .order_by(Case.id.desc())
+        .limit(1)
+    )
+
+
+def touch(case: Case, when: datetime) -> None:
+    """Last activity only moves forward, whatever order old mail is imported in."""
+    if when > case.last_activity_at:
+        case.last_activity_at = when
+
+
+def set_status(session: Session, case: Case, status: str, reason: str) -> None:
+    """Close or reopen, leaving a line in the timeline that says why."""
+    if case.status == status:
+        return
+    now = utcnow()
+    case.status = status
+    case.closed_at = now if status == CLOSED else None
+    session.add(TimelineEntry(case_id=case.id, kind="status", occurred_at=now, summary=reason))
+
+
+def timeline(session: Session, case_id: int) -> list[TimelineEntry]:
+    """Newest first, as a caseworker reads a case."""
+    return list(
+        session.scalars(
+            select(TimelineEntry)
+            .where(TimelineEntry.case_id == case_id)
+            .order_by(TimelineEntry.occurred_at.desc(), TimelineEntry.id.desc())
+        )
+    )

@@ -1,0 +1,79 @@
+"""Constituents: found or created by email address, merged without losing history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from crm.errors import MailbagError, NotFound
+from crm.models import Case, Constituent, ConstituentEmail, Message
+
+
+@dataclass(frozen=True)
+class ContactHints:
+    """What a message tells us about its sender; empty fields tell nothing."""
+
+    name: str = ""
+    address: str = ""
+    postcode: str | None = None
+    phone: str | None = None
+
+
+def find_by_email(session: Session, email: str) -> Constituent | None:
+    """The person behind an address, following merges to the surviving record."""
+    row = session.scalar(select(ConstituentEmail).where(ConstituentEmail.email == email.lower()))
+    if row is None:
+        return None
+    return _surviving(session, row.constituent)
+
+
+def find_or_create(session: Session, email: str, hints: ContactHints) -> Constituent:
+    """One record per address; details fill gaps but never overwrite what staff entered."""
+    constituent = find_by_email(session, email)
+    if constituent is None:
+        constituent = Constituent(name=hints.name[:200])
+        session.add(constituent)
+        session.flush()
+        session.add(ConstituentEmail(email=email.lower(), constituent_id=constituent.id))
+    _fill_gaps(constituent, hints)
+    return constituent
+
+
+def merge(session: Session, keep_id: int, merge_id: int) -> Constituent:
+    """Fold one person's record into another: addresses, cases and messages follow."""
+    if keep_id == merge_id:
+        raise MailbagError("cannot merge a constituent into itself")
+    keep, gone = session.get(Constituent, keep_id), session.get(Constituent, merge_id)
+    if keep is None or gone is None:
+        raise NotFound(f"no constituent {merge_id if keep else keep_id}")
+    for model in (ConstituentEmail, Case, Message):
+        session.execute(
+            update(model).where(model.constituent_id == merge_id).values(constituent_id=keep_id)
+        )
+    gone.merged_into_id = keep_id
+    _fill_gaps(keep, ContactHints(gone.name, gone.address, gone.postcode, gone.phone))
+    return keep
+
+
+def _surviving(session: Session, constituent: Constituent) -> Constituent:
+    seen = {constituent.id}
+    while constituent.merged_into_id is not None:
+        nxt = session.get(Constituent, constituent.merged_into_id)
+        if nxt is None or nxt.id in seen:
+            break
+        seen.add(nxt.id)
+        constituent = nxt
+    return constituent
+
+
+def _fill_gaps(constituent: Constituent, hints: ContactHints) -> None:
+    if not constituent.name and hints.name:
+        constituent.name = hints.name[:200]
+    if not constituent.address and hints.address:
+        constituent.address = hints.address
+    if not constituent.postcode and hints.postcode:
+        constituent.postcode = hints.postcode
+    if not constituent.phone and hints.phone:
+        constituent.phone = hints.phone[:40]

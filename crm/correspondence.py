@@ -1,0 +1,156 @@
+"""Messages in and out: recorded once, wherever they were seen, and put on a case's timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm.blobs import store_blob
+from crm.cases import touch
+from crm.db import insert_ignore
+from crm.models import Attachment, Case, Message, MessageSource, TimelineEntry
+
+TIMELINE_KIND = {
+    "constituent": "email_in",
+    "third_party": "third_party_reply",
+    "auto_reply": "auto_reply",
+    "bounce": "bounce",
+    "outgoing": "email_out",
+}
+
+
+@dataclass(frozen=True)
+class StoredAttachment:
+    filename: str
+    content_type: str
+    payload: bytes
+
+
+@dataclass
+class NewMessage:
+    """What crm needs to keep of a message; built by whoever read it (inbox, or a sender)."""
+
+    dedupe_key: str
+    blob_sha256: str
+    message_id: str | None
+    direction: str  # "in" or "out"
+    kind: str
+    kind_reasons: list[str]
+    from_address: str
+    from_name: str
+    to_addresses: list[str]
+    subject: str
+    in_reply_to: list[str]
+    references: list[str]
+    sent_at: datetime | None
+    body_text: str
+    body_html: str | None
+    defects: list[str] = field(default_factory=list)
+    attachments: list[StoredAttachment] = field(default_factory=list)
+
+
+def dedupe_key(message_id: str | None, sha256: str) -> str:
+    """Duplicates are recognised by Message-ID, or by content hash when there is none."""
+    return f"mid:{message_id}"[:400] if message_id else f"sha256:{sha256}"
+
+
+def find_duplicate(session: Session, key: str) -> Message | None:
+    return session.scalar(select(Message).where(Message.dedupe_key == key))
+
+
+def record_source(
+    session: Session,
+    message: Message,
+    *,
+    folder: str,
+    uidvalidity: int | None,
+    uid: int | None,
+    path: str | None,
+) -> None:
+    """Remember where a message was seen; seeing it again in the same place changes nothing."""
+    values = {"message_pk": message.id, "folder": folder, "uidvalidity": uidvalidity, "uid": uid}
+    if uid is None:
+        exists = session.scalar(
+            select(MessageSource.id).where(
+                MessageSource.message_pk == message.id,
+                MessageSource.folder == folder,
+                MessageSource.path == path,
+            )
+        )
+        if exists is None:
+            session.add(MessageSource(**values, path=path))
+        return
+    insert_ignore(session, MessageSource, values | {"path": path})
+
+
+def record_message(
+    session: Session,
+    new: NewMessage,
+    *,
+    case: Case | None,
+    constituent_id: int | None,
+    thread_reason: str,
+    received_at: datetime,
+    occurred_at: datetime,
+) -> Message:
+    """Insert the message and its attachments, and its timeline entry when it has a case."""
+    message = Message(
+        dedupe_key=new.dedupe_key,
+        message_id=new.message_id,
+        blob_sha256=new.blob_sha256,
+        direction=new.direction,
+        kind=new.kind,
+        kind_reasons=new.kind_reasons,
+        case_id=case.id if case else None,
+        constituent_id=constituent_id,
+        from_address=new.from_address[:320],
+        from_name=new.from_name[:200],
+        to_addresses=new.to_addresses,
+        subject=new.subject,
+        in_reply_to=new.in_reply_to,
+        references=new.references,
+        sent_at=new.sent_at,
+        received_at=received_at,
+        body_text=new.body_text,
+        body_html=new.body_html,
+        defects=new.defects,
+        thread_reason=thread_reason,
+    )
+    session.add(message)
+    session.flush()
+    for attachment in new.attachments:
+        _store_attachment(session, message, attachment)
+    if case is not None:
+        add_to_timeline(session, case, message, occurred_at)
+    return message
+
+
+def add_to_timeline(session: Session, case: Case, message: Message, occurred: datetime) -> None:
+    """Every message on a case becomes one timeline entry, dated when it was written."""
+    summary = message.subject or "(no subject)"
+    session.add(
+        TimelineEntry(
+            case_id=case.id,
+            kind=TIMELINE_KIND.get(message.kind, "email_in"),
+            message_pk=message.id,
+            occurred_at=occurred,
+            summary=summary[:500],
+        )
+    )
+    touch(case, occurred)
+
+
+def _store_attachment(session: Session, message: Message, attachment: StoredAttachment) -> None:
+    sha = store_blob(session, attachment.payload)
+    session.add(
+        Attachment(
+            message_pk=message.id,
+            filename=attachment.filename[:255],
+            content_type=attachment.content_type[:255],
+            size=len(attachment.payload),
+            blob_sha256=sha,
+        )
+    )

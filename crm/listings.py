@@ -1,0 +1,53 @@
+"""Read-only views over cases and messages, shaped for lists (CLI now, web later)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from crm.models import Case, Constituent, Message
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    reference: str
+    status: str
+    subject: str
+    constituent: str
+    messages: int
+    last_activity_at: datetime
+
+
+def case_rows(session: Session, limit: int = 100) -> list[CaseRow]:
+    """Newest activity first, with the constituent's name and the message count."""
+    counts = (
+        select(Message.case_id, func.count(Message.id).label("n"))
+        .group_by(Message.case_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Case, Constituent.name, func.coalesce(counts.c.n, 0))
+        .outerjoin(Constituent, Case.constituent_id == Constituent.id)
+        .outerjoin(counts, counts.c.case_id == Case.id)
+        .order_by(Case.last_activity_at.desc(), Case.id.desc())
+        .limit(limit)
+    )
+    return [
+        CaseRow(case.reference, case.status, case.subject, name or "", n, case.last_activity_at)
+        for case, name, n in rows
+    ]
+
+
+def not_casework(session: Session, limit: int = 100) -> list[Message]:
+    """Auto-replies, bounces and third-party mail that found no case, for staff to look at."""
+    return list(
+        session.scalars(
+            select(Message)
+            .where(Message.case_id.is_(None), Message.kind != "constituent")
+            .order_by(Message.received_at.desc(), Message.id.desc())
+            .limit(limit)
+        )
+    )

@@ -1,0 +1,211 @@
+"""SQLAlchemy models: the tables every part of Mailbag shares."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from crm.types import UTCDateTime, utcnow
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[str]: JSON}
+
+
+class Blob(Base):
+    """Raw bytes stored by their sha256: a message or attachment is kept before anything else."""
+
+    __tablename__ = "blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Constituent(Base):
+    """A person who writes to the office; several addresses can belong to one person."""
+
+    __tablename__ = "constituents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str] = mapped_column(Text, default="")
+    postcode: Mapped[str | None] = mapped_column(String(10), index=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("constituents.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    emails: Mapped[list[ConstituentEmail]] = relationship(back_populates="constituent")
+
+
+class ConstituentEmail(Base):
+    __tablename__ = "constituent_emails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    constituent_id: Mapped[int] = mapped_column(ForeignKey("constituents.id"), index=True)
+
+    constituent: Mapped[Constituent] = relationship(back_populates="emails")
+
+
+class CaseCounter(Base):
+    """The last reference number issued per prefix and year (MB-2026-000123)."""
+
+    __tablename__ = "case_counters"
+
+    prefix: Mapped[str] = mapped_column(String(8), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    subject_key: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    constituent_id: Mapped[int | None] = mapped_column(ForeignKey("constituents.id"))
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column()
+
+    constituent: Mapped[Constituent | None] = relationship()
+
+    __table_args__ = (Index("ix_cases_constituent_status", "constituent_id", "status"),)
+
+
+class Message(Base):
+    """One email, in or out, whichever folder or file it came from."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(400), unique=True)
+    message_id: Mapped[str | None] = mapped_column(String(400), index=True)
+    blob_sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
+    direction: Mapped[str] = mapped_column(String(3))
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    kind_reasons: Mapped[list[str]] = mapped_column(default=list)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    constituent_id: Mapped[int | None] = mapped_column(ForeignKey("constituents.id"), index=True)
+    from_address: Mapped[str] = mapped_column(String(320), default="", index=True)
+    from_name: Mapped[str] = mapped_column(String(200), default="")
+    to_addresses: Mapped[list[str]] = mapped_column(default=list)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    in_reply_to: Mapped[list[str]] = mapped_column(default=list)
+    references: Mapped[list[str]] = mapped_column(default=list)
+    sent_at: Mapped[datetime | None] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str | None] = mapped_column(Text)
+    defects: Mapped[list[str]] = mapped_column(default=list)
+    thread_reason: Mapped[str] = mapped_column(Text, default="")
+
+    case: Mapped[Case | None] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="message")
+
+
+class MessageSource(Base):
+    """Each place a message was seen: an IMAP folder/UID or an imported file."""
+
+    __tablename__ = "message_sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    folder: Mapped[str] = mapped_column(String(200))
+    uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    uid: Mapped[int | None] = mapped_column(BigInteger)
+    path: Mapped[str | None] = mapped_column(Text)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("folder", "uidvalidity", "uid", name="uq_source_uid"),)
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    blob_sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
+
+    message: Mapped[Message] = relationship(back_populates="attachments")
+
+
+class TimelineEntry(Base):
+    """One line in a case's story: a message in or out, an auto-reply, a note, a change."""
+
+    __tablename__ = "timeline_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    message_pk: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    occurred_at: Mapped[datetime] = mapped_column()
+    summary: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    message: Mapped[Message | None] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("case_id", "message_pk", name="uq_timeline_case_message"),
+        Index("ix_timeline_case_occurred", "case_id", "occurred_at"),
+    )
+
+
+class QuarantineEntry(Base):
+    """A message a step could not handle: kept with the error, visible, retryable."""
+
+    __tablename__ = "quarantine"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    blob_sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"), unique=True)
+    source: Mapped[str] = mapped_column(Text, default="")
+    folder: Mapped[str | None] = mapped_column(String(200))
+    uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    uid: Mapped[int | None] = mapped_column(BigInteger)
+    step: Mapped[str] = mapped_column(String(40))
+    error: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column()
+
+
+class ImapCheckpoint(Base):
+    """How far each folder of each mailbox has been read; advanced only after a commit."""
+
+    __tablename__ = "imap_checkpoints"
+
+    mailbox: Mapped[str] = mapped_column(String(320), primary_key=True)
+    folder: Mapped[str] = mapped_column(String(200), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

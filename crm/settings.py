@@ -1,0 +1,165 @@
+"""The one settings object, read once from MAILBAG_* environment variables and passed down."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crm.errors import SettingsError
+
+DEFAULT_THIRD_PARTY_DOMAINS = (
+    "gov.uk",
+    "nhs.uk",
+    "nhs.net",
+    "police.uk",
+    "parliament.uk",
+    "mod.uk",
+)
+
+
+def _text(value: str) -> str:
+    return value.strip()
+
+
+def _integer(value: str) -> int:
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise ValueError(f"expected a whole number, got {value!r}") from None
+
+
+def _port(value: str) -> int:
+    port = _integer(value)
+    if not 0 < port < 65536:
+        raise ValueError(f"expected a port number between 1 and 65535, got {port}")
+    return port
+
+
+def _boolean(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"expected on/off (true/false, yes/no, 1/0), got {value!r}")
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _addresses(value: str) -> frozenset[str]:
+    addresses = _csv(value)
+    for address in addresses:
+        if "@" not in address or address.startswith("@") or address.endswith("@"):
+            raise ValueError(f"expected email addresses separated by commas, got {address!r}")
+    return frozenset(a.lower() for a in addresses)
+
+
+def _case_prefix(value: str) -> str:
+    prefix = value.strip()
+    if not prefix.isalnum() or not prefix.isascii() or len(prefix) > 8:
+        raise ValueError(f"expected up to 8 letters or digits, got {value!r}")
+    return prefix.upper()
+
+
+def _imap_auth(value: str) -> str:
+    lowered = value.strip().lower()
+    if lowered not in {"password", "xoauth2", "oauthbearer"}:
+        raise ValueError(f"expected password, xoauth2 or oauthbearer, got {value!r}")
+    return lowered
+
+
+def _database_url(value: str) -> str:
+    url = value.strip()
+    if not url.startswith(("sqlite", "postgresql")):
+        raise ValueError(f"expected a sqlite:/// or postgresql+psycopg:// URL, got {url[:40]!r}")
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting Mailbag reads; `Settings.from_env()` is called once at the edge."""
+
+    data_dir: Path = Path("mailbag-data")
+    database_url: str = ""
+    imap_host: str = ""
+    imap_port: int = 993
+    imap_user: str = ""
+    imap_password: str = field(default="", repr=False)
+    imap_ssl: bool = True
+    imap_auth: str = "password"
+    imap_oauth_token_command: str = ""
+    imap_oauth_token_url: str = ""
+    imap_oauth_client_id: str = ""
+    imap_oauth_client_secret: str = field(default="", repr=False)
+    imap_oauth_scope: str = ""
+    imap_folders: tuple[str, ...] = ("INBOX", "Sent")
+    imap_sent_folders: tuple[str, ...] = ("Sent",)
+    imap_batch_size: int = 100
+    imap_timeout: int = 120
+    imap_processed_keyword: str = ""
+    office_addresses: frozenset[str] = frozenset()
+    third_party_domains: tuple[str, ...] = DEFAULT_THIRD_PARTY_DOMAINS
+    case_prefix: str = "MB"
+    max_attachment_bytes: int = 25 * 1024 * 1024
+
+    @property
+    def effective_database_url(self) -> str:
+        """SQLite under the data directory unless a database URL is set."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'mailbag.sqlite3').resolve()}"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read MAILBAG_* variables; a bad value raises SettingsError naming the variable."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for name, parse in _PARSERS.items():
+            variable = f"MAILBAG_{name.upper()}"
+            raw = env.get(variable)
+            if raw is None or raw.strip() == "":
+                continue
+            try:
+                values[name] = parse(raw)
+            except ValueError as error:
+                raise SettingsError(f"{variable}: {error}") from None
+        return cls(**values)
+
+    def require(self, *names: str) -> None:
+        """Fail with one line naming the first missing variable a command needs."""
+        for name in names:
+            if not getattr(self, name):
+                raise SettingsError(f"MAILBAG_{name.upper()} is not set: it is needed for this")
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "data_dir": lambda v: Path(v.strip()),
+    "database_url": _database_url,
+    "imap_host": _text,
+    "imap_port": _port,
+    "imap_user": _text,
+    "imap_password": lambda v: v,
+    "imap_ssl": _boolean,
+    "imap_auth": _imap_auth,
+    "imap_oauth_token_command": _text,
+    "imap_oauth_token_url": _text,
+    "imap_oauth_client_id": _text,
+    "imap_oauth_client_secret": lambda v: v,
+    "imap_oauth_scope": _text,
+    "imap_folders": _csv,
+    "imap_sent_folders": _csv,
+    "imap_batch_size": _integer,
+    "imap_timeout": _integer,
+    "imap_processed_keyword": _text,
+    "office_addresses": _addresses,
+    "third_party_domains": lambda v: tuple(d.lower().lstrip(".") for d in _csv(v)),
+    "case_prefix": _case_prefix,
+    "max_attachment_bytes": _integer,
+}

@@ -1,0 +1,1 @@
+"""Email in: fetch from IMAP or files, store raw, parse, classify, thread, hand to crm."""

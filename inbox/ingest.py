@@ -1,0 +1,158 @@
+"""`mailbag ingest`: read new mail from the configured IMAP folders into the pipeline."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+
+from crm import checkpoints
+from crm.db import Database
+from crm.settings import Settings
+from inbox.batches import Counts, run_batch
+from inbox.imap import (
+    ImapAuthError,
+    ImapConfig,
+    ImapError,
+    ImapMailbox,
+    token_from_client_credentials,
+    token_from_command,
+)
+from inbox.message import Source
+from inbox.pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 300.0
+
+
+class Shutdown(BaseException):
+    """Raised by a signal handler to end an IDLE wait at once (like KeyboardInterrupt)."""
+
+
+def imap_config(settings: Settings) -> ImapConfig:
+    """Build the IMAP connection settings, failing early on the variable that is missing."""
+    settings.require("imap_host", "imap_user")
+    token_provider: Callable[[], str] | None = None
+    if settings.imap_auth == "password":
+        settings.require("imap_password")
+    elif settings.imap_oauth_token_command:
+        token_provider = token_from_command(settings.imap_oauth_token_command)
+    else:
+        settings.require("imap_oauth_token_url", "imap_oauth_client_id")
+        token_provider = token_from_client_credentials(
+            settings.imap_oauth_token_url,
+            settings.imap_oauth_client_id,
+            settings.imap_oauth_client_secret,
+            settings.imap_oauth_scope,
+        )
+    return ImapConfig(
+        host=settings.imap_host,
+        port=settings.imap_port,
+        ssl=settings.imap_ssl,
+        user=settings.imap_user,
+        password=settings.imap_password or None,
+        auth=settings.imap_auth,  # type: ignore[arg-type]
+        token_provider=token_provider,
+        read_timeout=float(settings.imap_timeout),
+        batch_size=settings.imap_batch_size,
+    )
+
+
+class Ingester:
+    """Fetch → pipeline → commit → checkpoint, folder by folder, batch by batch."""
+
+    def __init__(self, settings: Settings, database: Database, pipeline: Pipeline) -> None:
+        self.settings = settings
+        self.database = database
+        self.pipeline = pipeline
+        self.config = imap_config(settings)
+        self.mailbox_name = f"{self.config.user}@{self.config.host}"
+        self.idling = False
+        self._uidnext: dict[str, int | None] = {}
+
+    def run_once(self) -> Counts:
+        """Catch up on every folder since its checkpoint, however long we were stopped."""
+        with ImapMailbox(self.config) as mailbox:
+            return self._poll(mailbox)
+
+    def run_forever(self, stop: threading.Event, idle_seconds: float = 300.0) -> None:
+        """Poll, then IDLE as a wake-up signal; reconnect with back-off when the server goes."""
+        failures = 0
+        while not stop.is_set():
+            try:
+                with ImapMailbox(self.config) as mailbox:
+                    failures = 0
+                    self._serve(mailbox, stop, idle_seconds)
+            except Shutdown:
+                return
+            except ImapAuthError:
+                raise
+            except (ImapError, OSError) as error:
+                failures += 1
+                delay = min(MAX_BACKOFF, 2.0 ** min(failures, 9)) * random.uniform(0.5, 1.0)
+                log.warning("IMAP connection lost (%s); reconnecting in %.0f s", error, delay)
+                stop.wait(delay)
+
+    def interrupt(self, stop: threading.Event) -> None:
+        """For a signal handler: stop after the current batch, or at once while idling."""
+        stop.set()
+        if self.idling:
+            raise Shutdown
+
+    def _serve(self, mailbox: ImapMailbox, stop: threading.Event, idle_seconds: float) -> None:
+        watched = self.settings.imap_folders[0]
+        while not stop.is_set():
+            counts = self._poll(mailbox)
+            if counts.total:
+                log.info("ingested %s", counts.describe())
+            self.idling = True
+            try:
+                if not stop.is_set():
+                    mailbox.wait_for_change(
+                        watched, min(idle_seconds, 540.0), self._uidnext.get(watched)
+                    )
+            finally:
+                self.idling = False
+
+    def _poll(self, mailbox: ImapMailbox) -> Counts:
+        counts = Counts()
+        for folder in self.settings.imap_folders:
+            counts += self._ingest_folder(mailbox, folder)
+        return counts
+
+    def _ingest_folder(self, mailbox: ImapMailbox, folder: str) -> Counts:
+        state = mailbox.select(folder)
+        self._uidnext[folder] = state.uidnext
+        after = self._last_uid(folder, state.uidvalidity)
+        counts = Counts()
+        for batch in mailbox.iter_new(folder, after):
+            items = [
+                (m.raw, Source(folder=folder, uidvalidity=state.uidvalidity, uid=m.uid))
+                for m in batch
+            ]
+            last_uid = max(m.uid for m in batch)
+            counts += run_batch(
+                self.database,
+                self.pipeline,
+                items,
+                before_commit=lambda session, uid=last_uid: checkpoints.advance(
+                    session, self.mailbox_name, folder, state.uidvalidity, uid
+                ),
+            )
+            if self.settings.imap_processed_keyword:
+                uids = [m.uid for m in batch]
+                mailbox.add_keyword(folder, uids, self.settings.imap_processed_keyword)
+        return counts
+
+    def _last_uid(self, folder: str, uidvalidity: int) -> int:
+        """0 when the folder is new to us or its UIDVALIDITY changed (dedupe keeps it safe)."""
+        with self.database.session() as session:
+            checkpoint = checkpoints.get(session, self.mailbox_name, folder)
+            if checkpoint is None:
+                return 0
+            if checkpoint.uidvalidity != uidvalidity:
+                log.warning("UIDVALIDITY of %s changed: rescanning the folder", folder)
+                return 0
+            return checkpoint.last_uid

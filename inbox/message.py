@@ -1,0 +1,103 @@
+"""The typed context a message carries through the pipeline steps (no dicts of strings)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class Kind(enum.StrEnum):
+    """What a message is, decided by the classification rules."""
+
+    CONSTITUENT = "constituent"
+    THIRD_PARTY = "third_party"
+    AUTO_REPLY = "auto_reply"
+    BOUNCE = "bounce"
+    OUTGOING = "outgoing"
+
+
+@dataclass(frozen=True)
+class Address:
+    """One mailbox from a header; `email` is lower-cased, `name` decoded (may be empty)."""
+
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """An attachment with a filename safe to show and to store under."""
+
+    filename: str
+    content_type: str
+    payload: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.payload)
+
+
+@dataclass
+class ParsedMessage:
+    """What the parser makes of the raw bytes; Message-IDs are kept without angle brackets."""
+
+    message_id: str | None
+    in_reply_to: list[str]
+    references: list[str]
+    subject: str
+    sender: Address | None
+    to: list[Address]
+    cc: list[Address]
+    date: datetime | None  # UTC-aware, or None when missing or unreadable
+    text: str  # the plain-text body (derived from the HTML when there is no text part)
+    html: str | None  # the original HTML, sanitised only at display time
+    attachments: list[Attachment]
+    headers: dict[str, list[str]]  # lower-cased header name -> every decoded value
+    content_type: str  # top-level MIME type, lower-cased, e.g. "multipart/report"
+    defects: list[str] = field(default_factory=list)
+    parser: str = "mail-parser"  # which parser produced this ("mail-parser" or "email")
+
+    def header(self, name: str) -> str:
+        """First value of a header, or "" when absent."""
+        values = self.headers.get(name.lower())
+        return values[0] if values else ""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the raw bytes came from: an IMAP folder and UID, or a file path."""
+
+    folder: str  # IMAP folder name, or "import"
+    uidvalidity: int | None = None
+    uid: int | None = None
+    path: str | None = None
+
+    def describe(self) -> str:
+        if self.uid is not None:
+            return f"{self.folder} uid {self.uid} (uidvalidity {self.uidvalidity})"
+        return self.path or self.folder
+
+
+@dataclass(frozen=True)
+class Classification:
+    """A kind with the human-readable reasons the rules gave for it."""
+
+    kind: Kind
+    reasons: tuple[str, ...]
+
+
+@dataclass
+class MessageContext:
+    """Everything the pipeline learns about one message, step by step."""
+
+    raw: bytes
+    source: Source
+    sha256: str = ""
+    parsed: ParsedMessage | None = None
+    classification: Classification | None = None
+    constituent_id: int | None = None
+    case_id: int | None = None
+    message_pk: int | None = None
+    thread_reason: str = ""
+    notes: list[str] = field(default_factory=list)

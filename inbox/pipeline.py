@@ -1,0 +1,114 @@
+"""The pipeline: named steps in order, and the one boundary that never loses a message."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm import Session
+
+from crm import quarantine
+from crm.quarantine import Failure
+from crm.settings import Settings
+from crm.types import utcnow
+from inbox.classify import ClassifyContext, classify
+from inbox.constituents import match_constituent
+from inbox.context import StepEnv
+from inbox.dedupe import deduplicate, note_source
+from inbox.message import MessageContext, Source
+from inbox.outcomes import Duplicate
+from inbox.parse import parse
+from inbox.record import record
+from inbox.store import store_raw
+from inbox.threading import thread
+
+log = logging.getLogger(__name__)
+
+Step = Callable[[MessageContext, StepEnv], None]
+
+
+def parse_step(ctx: MessageContext, env: StepEnv) -> None:
+    ctx.parsed = parse(ctx.raw, max_attachment_bytes=env.settings.max_attachment_bytes)
+
+
+def classify_step(ctx: MessageContext, env: StepEnv) -> None:
+    assert ctx.parsed is not None
+    ctx.classification = classify(ctx.parsed, _for_source(env.classify, ctx.source, env))
+
+
+STEPS: tuple[tuple[str, Step], ...] = (
+    ("parse", parse_step),
+    ("deduplicate", deduplicate),
+    ("classify", classify_step),
+    ("constituent", match_constituent),
+    ("thread", thread),
+    ("record", record),
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one message ended: stored, duplicate or quarantined (with its failure)."""
+
+    status: str
+    ctx: MessageContext
+    failure: Failure | None = None
+
+
+class Pipeline:
+    """Runs the steps for each message inside a savepoint of the caller's transaction."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.classify_context = ClassifyContext(
+            folder_is_sent=False,
+            office_addresses=settings.office_addresses,
+            third_party_domains=settings.third_party_domains,
+        )
+
+    def process(self, session: Session, raw: bytes, source: Source) -> Outcome:
+        """Store raw first; a failing step rolls back only this message, then quarantines it."""
+        env = StepEnv(session, self.settings, self.classify_context, utcnow())
+        ctx = MessageContext(raw=raw, source=source)
+        store_raw(ctx, env)
+        step_name = "start"
+        try:
+            with session.begin_nested():
+                for step_name, step in STEPS:
+                    step(ctx, env)
+        except Duplicate:
+            note_source(ctx, env)
+            return Outcome("duplicate", ctx)
+        except (OperationalError, InterfaceError):
+            raise  # the database itself is gone: the whole batch must be retried
+        except Exception as error:  # the shunt boundary: any bug or bad input is quarantined
+            failure = Failure(step_name, f"{type(error).__name__}: {error}")
+            self._quarantine(session, ctx, failure)
+            return Outcome("quarantined", ctx, failure)
+        return Outcome("stored", ctx)
+
+    def _quarantine(self, session: Session, ctx: MessageContext, failure: Failure) -> None:
+        log.warning("quarantined %s at step %s", ctx.sha256[:12], failure.step)
+        quarantine.hold(
+            session,
+            blob_sha256=ctx.sha256,
+            failure=failure,
+            source=ctx.source.describe(),
+            folder=ctx.source.folder,
+            uidvalidity=ctx.source.uidvalidity,
+            uid=ctx.source.uid,
+        )
+
+
+def _for_source(base: ClassifyContext, source: Source, env: StepEnv) -> ClassifyContext:
+    """Mail found in a Sent folder is outgoing whoever the From header names."""
+    is_sent = source.folder in env.settings.imap_sent_folders
+    if is_sent == base.folder_is_sent:
+        return base
+    return ClassifyContext(
+        folder_is_sent=is_sent,
+        office_addresses=base.office_addresses,
+        third_party_domains=base.third_party_domains,
+    )

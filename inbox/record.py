@@ -1,0 +1,59 @@
+"""Step: write the message, its attachments, its source and its timeline entry."""
+
+from __future__ import annotations
+
+from crm import correspondence
+from crm.correspondence import NewMessage, StoredAttachment
+from crm.models import Case
+from inbox.context import StepEnv
+from inbox.message import Kind, MessageContext
+from inbox.threading import message_time
+
+
+def record(ctx: MessageContext, env: StepEnv) -> None:
+    assert ctx.parsed is not None and ctx.classification is not None
+    case = env.session.get(Case, ctx.case_id) if ctx.case_id is not None else None
+    message = correspondence.record_message(
+        env.session,
+        _new_message(ctx),
+        case=case,
+        constituent_id=ctx.constituent_id,
+        thread_reason=ctx.thread_reason,
+        received_at=env.now,
+        occurred_at=message_time(ctx, env),
+    )
+    correspondence.record_source(
+        env.session,
+        message,
+        folder=ctx.source.folder,
+        uidvalidity=ctx.source.uidvalidity,
+        uid=ctx.source.uid,
+        path=ctx.source.path,
+    )
+    ctx.message_pk = message.id
+
+
+def _new_message(ctx: MessageContext) -> NewMessage:
+    assert ctx.parsed is not None and ctx.classification is not None
+    parsed, kind = ctx.parsed, ctx.classification.kind
+    return NewMessage(
+        dedupe_key=correspondence.dedupe_key(parsed.message_id, ctx.sha256),
+        blob_sha256=ctx.sha256,
+        message_id=parsed.message_id,
+        direction="out" if kind is Kind.OUTGOING else "in",
+        kind=kind.value,
+        kind_reasons=list(ctx.classification.reasons),
+        from_address=parsed.sender.email if parsed.sender else "",
+        from_name=parsed.sender.name if parsed.sender else "",
+        to_addresses=[a.email for a in [*parsed.to, *parsed.cc]],
+        subject=parsed.subject,
+        in_reply_to=parsed.in_reply_to,
+        references=parsed.references,
+        sent_at=parsed.date,
+        body_text=parsed.text,
+        body_html=parsed.html,
+        defects=parsed.defects,
+        attachments=[
+            StoredAttachment(a.filename, a.content_type, a.payload) for a in parsed.attachments
+        ],
+    )

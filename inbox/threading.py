@@ -1,0 +1,104 @@
+"""Step: find the case a message belongs to, in order of certainty, or open a new one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from crm import cases
+from crm.models import Case
+from inbox.classify import bounced_message_ids
+from inbox.context import StepEnv
+from inbox.message import Kind, MessageContext
+from inbox.subjects import find_reference, find_reference_in_body, normalise_subject
+
+Finder = Callable[[MessageContext, StepEnv], tuple[Case, str] | None]
+
+OPENS_CASES = {Kind.CONSTITUENT, Kind.OUTGOING}
+
+
+def by_reference(ctx: MessageContext, env: StepEnv) -> tuple[Case, str] | None:
+    """Our own token, e.g. [MB-2026-000123], in the subject, then in the body."""
+    assert ctx.parsed is not None
+    prefix = env.settings.case_prefix
+    for where, found in (
+        ("subject", find_reference(ctx.parsed.subject, prefix)),
+        ("body", find_reference_in_body(ctx.parsed.text, prefix)),
+    ):
+        case = cases.by_reference(env.session, found) if found else None
+        if case is not None:
+            return case, f"case reference {found} in the {where}"
+    return None
+
+
+def by_headers(ctx: MessageContext, env: StepEnv) -> tuple[Case, str] | None:
+    """In-Reply-To first, then References, against messages we already hold."""
+    assert ctx.parsed is not None
+    for header, ids in (
+        ("In-Reply-To", ctx.parsed.in_reply_to),
+        ("References", ctx.parsed.references),
+    ):
+        case = cases.by_message_ids(env.session, ids)
+        if case is not None:
+            return case, f"{header} names a message on this case"
+    return None
+
+
+def by_bounced_message(ctx: MessageContext, env: StepEnv) -> tuple[Case, str] | None:
+    """A bounce carries the headers of the message that could not be delivered."""
+    assert ctx.classification is not None
+    if ctx.classification.kind is not Kind.BOUNCE:
+        return None
+    case = cases.by_message_ids(env.session, bounced_message_ids(ctx.raw))
+    return (case, "bounce of a message sent on this case") if case else None
+
+
+def by_subject(ctx: MessageContext, env: StepEnv) -> tuple[Case, str] | None:
+    """The same person's open case on the same subject, for replies that lost their headers."""
+    assert ctx.parsed is not None and ctx.classification is not None
+    if ctx.classification.kind not in OPENS_CASES or ctx.constituent_id is None:
+        return None
+    key = normalise_subject(ctx.parsed.subject)
+    case = cases.open_case_on_subject(env.session, ctx.constituent_id, key)
+    return (case, "same constituent's open case with the same subject") if case else None
+
+
+FINDERS: tuple[Finder, ...] = (by_reference, by_headers, by_bounced_message, by_subject)
+
+
+def thread(ctx: MessageContext, env: StepEnv) -> None:
+    assert ctx.parsed is not None and ctx.classification is not None
+    for finder in FINDERS:
+        found = finder(ctx, env)
+        if found is not None:
+            case, ctx.thread_reason = found
+            ctx.case_id = case.id
+            _reopen_if_constituent_writes(ctx, env, case)
+            return
+    if ctx.classification.kind in OPENS_CASES and ctx.constituent_id is not None:
+        case = cases.open_case(
+            env.session,
+            prefix=env.settings.case_prefix,
+            subject=ctx.parsed.subject,
+            subject_key=normalise_subject(ctx.parsed.subject),
+            constituent_id=ctx.constituent_id,
+            opened_at=message_time(ctx, env),
+        )
+        ctx.case_id, ctx.thread_reason = case.id, f"new case {case.reference}"
+        return
+    ctx.thread_reason = "no case found: kept in the not-casework list"
+
+
+def _reopen_if_constituent_writes(ctx: MessageContext, env: StepEnv, case: Case) -> None:
+    assert ctx.classification is not None
+    if case.status == cases.CLOSED and ctx.classification.kind is Kind.CONSTITUENT:
+        cases.set_status(env.session, case, cases.OPEN, "reopened: the constituent wrote again")
+
+
+def message_time(ctx: MessageContext, env: StepEnv) -> datetime:
+    """The Date header when it is believable, else the time we received the message."""
+    assert ctx.parsed is not None
+    date = ctx.parsed.date
+    if date is None or date > env.now + timedelta(days=1) or date.year < 1990:
+        return env.now
+    return date

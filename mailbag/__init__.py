@@ -1,0 +1,1 @@
+"""Composition root: the command line and the wiring that starts each part."""

@@ -1,0 +1,5 @@
+"""`python -m mailbag` runs the command line."""
+
+from mailbag.cli import main
+
+main()

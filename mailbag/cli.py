@@ -1,0 +1,186 @@
+"""The `mailbag` command line: thin commands over the parts, errors as one clear line."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from crm import cases, listings, migrate, quarantine
+from crm import constituents as constituent_service
+from crm.db import Database
+from crm.errors import MailbagError
+from crm.settings import Settings
+from inbox.files import count_messages
+from inbox.importer import import_path
+from inbox.retry import retry
+from mailbag import demo, wiring
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly_errors(command: F) -> F:
+    """Our own errors become `mailbag: error: ...` and exit status 2, never a traceback."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except MailbagError as error:
+            click.echo(f"mailbag: error: {error}", err=True)
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log more detail to stderr.")
+def main(verbose: bool) -> None:
+    """Mailbag: the shared inbox of an MP's or councillor's office, as casework."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@friendly_errors
+def db_upgrade() -> None:
+    """Apply every schema migration that has not been applied yet."""
+    settings = Settings.from_env()
+    database = Database.from_settings(settings)
+    migrate.upgrade(database)
+    click.echo("database schema is up to date")
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Fetch what is new, process it and exit.")
+@friendly_errors
+def ingest(once: bool) -> None:
+    """Read new mail from the IMAP folders (and keep reading with IDLE unless --once)."""
+    from inbox.ingest import Ingester
+
+    app = wiring.build()
+    ingester = Ingester(app.settings, app.database, app.pipeline)
+    if once:
+        click.echo(ingester.run_once().describe())
+        return
+    logging.getLogger().setLevel(logging.INFO)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: ingester.interrupt(stop))
+    ingester.run_forever(stop)
+
+
+@main.command("import")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@friendly_errors
+def import_command(path: Path) -> None:
+    """Import a directory of .eml files, an mbox file or a Maildir."""
+    app = wiring.build()
+    total = count_messages(path)
+    with click.progressbar(length=total or 0, label="importing", file=sys.stderr) as bar:
+        counts = import_path(app.database, app.pipeline, path, progress=bar.update)
+    click.echo(counts.describe())
+
+
+@main.command("demo")
+@click.option("--no-import", is_flag=True, help="Use what is already in the data directory.")
+@friendly_errors
+def demo_command(no_import: bool) -> None:
+    """Embedded demo: SQLite under ./mailbag-data/, sample correspondence, no servers."""
+    demo.run(Settings.from_env(), import_sample=not no_import, echo=click.echo)
+
+
+@main.command("cases")
+@click.option("--limit", default=50, show_default=True)
+@friendly_errors
+def cases_command(limit: int) -> None:
+    """List cases, most recent activity first."""
+    app = wiring.build()
+    with app.database.session() as session:
+        for row in listings.case_rows(session, limit):
+            click.echo(
+                f"{row.reference}  {row.status:<6}  {row.messages:>3} msg  "
+                f"{row.last_activity_at:%Y-%m-%d}  {row.constituent[:24]:<24}  {row.subject[:60]}"
+            )
+
+
+@main.command("case")
+@click.argument("reference")
+@friendly_errors
+def case_command(reference: str) -> None:
+    """Show one case and its timeline, newest first."""
+    app = wiring.build()
+    with app.database.session() as session:
+        case = cases.get(session, reference)
+        who = case.constituent.name if case.constituent else "(no constituent)"
+        click.echo(f"{case.reference}  [{case.status}]  {case.subject}\nconstituent: {who}")
+        for entry in cases.timeline(session, case.id):
+            click.echo(f"  {entry.occurred_at:%Y-%m-%d %H:%M}  {entry.kind:<18} {entry.summary}")
+
+
+@main.command("not-casework")
+@friendly_errors
+def not_casework_command() -> None:
+    """Auto-replies, bounces and unthreaded third-party mail."""
+    app = wiring.build()
+    with app.database.session() as session:
+        for message in listings.not_casework(session):
+            click.echo(f"{message.id:>6}  {message.kind:<12} {message.subject[:70]}")
+
+
+@main.group("quarantine")
+def quarantine_group() -> None:
+    """Messages a step could not handle."""
+
+
+@quarantine_group.command("list")
+@friendly_errors
+def quarantine_list() -> None:
+    """Every message waiting in quarantine, with the step and error."""
+    app = wiring.build()
+    with app.database.session() as session:
+        entries = quarantine.pending(session)
+        for entry in entries:
+            click.echo(f"{entry.id:>6}  {entry.step:<12} {entry.source}\n        {entry.error}")
+        click.echo(f"{len(entries)} in quarantine")
+
+
+@quarantine_group.command("retry")
+@click.argument("ids", nargs=-1, type=int)
+@friendly_errors
+def quarantine_retry(ids: tuple[int, ...]) -> None:
+    """Run quarantined messages (all, or the given ids) through the pipeline again."""
+    app = wiring.build()
+    counts = retry(app.database, app.pipeline, list(ids) or None)
+    click.echo(counts.describe())
+
+
+@main.group("constituents")
+def constituents_group() -> None:
+    """Constituent records."""
+
+
+@constituents_group.command("merge")
+@click.argument("keep", type=int)
+@click.argument("other", type=int)
+@friendly_errors
+def constituents_merge(keep: int, other: int) -> None:
+    """Merge constituent OTHER into KEEP (one person writing from two addresses)."""
+    app = wiring.build()
+    with app.database.session() as session:
+        kept = constituent_service.merge(session, keep, other)
+        click.echo(f"merged constituent {other} into {kept.id} ({kept.name})")

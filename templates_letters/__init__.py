@@ -1,0 +1,1 @@
+"""Jinja2 letter and email templates, nothing else."""

@@ -1,0 +1,1 @@
+"""A thin Litestar layer over crm services."""
