@@ -1,0 +1,373 @@
+"""Classification rules: each says whether a message is outgoing, a bounce, an auto-reply..."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.message import Message
+from email.parser import HeaderParser
+from typing import Protocol
+
+from inbox.message import Classification, Kind, ParsedMessage
+from inbox.parse import EMAIL_PACKAGE_ERRORS, parse_message_ids
+
+# The first kind with a matching rule wins.
+PRECEDENCE = (Kind.OUTGOING, Kind.BOUNCE, Kind.AUTO_REPLY, Kind.THIRD_PARTY)
+
+_MAILER_DAEMONS = frozenset({"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"})
+# Anchored at the start, so a constituent forwarding a bounce ("Fwd: Undeliverable: ...")
+# is still a constituent.
+_BOUNCE_SUBJECT_RE = re.compile(
+    r"^(?:undelivered mail returned to sender|undeliverable ?:"
+    r"|delivery status notification \((?:failure|delay)\)|mail delivery failed"
+    r"|delivery has failed to these recipients|returned mail ?:|failure notice$)",
+    re.IGNORECASE,
+)
+_DSN_TEXT_RE = re.compile(
+    r"^(?:final-recipient|original-recipient|action\s*:\s*failed|status\s*:\s*5\.\d)",
+    re.IGNORECASE | re.MULTILINE,
+)
+# Subjects that auto-responders put first, in English, Welsh and the languages we see most.
+_OUT_OF_OFFICE_PHRASES = (
+    r"out of (?:the )?office(?: auto[- ]?reply)?",
+    r"automatic reply",
+    r"auto[- ]?reply",
+    r"auto[- ]?response",
+    r"automatic response",
+    r"autoresponder",
+    r"on leave",
+    r"away from (?:the )?office",
+    r"abwesenheitsnotiz",
+    r"automatische antwort",
+    r"r[ée]ponse automatique",
+    r"absence du bureau",
+    r"respuesta autom[áa]tica",
+    r"fuera de la oficina",
+    r"risposta automatica",
+    r"automatisch antwoord",
+    r"resposta autom[áa]tica",
+    r"autosvar",
+    r"fr[åa]nvaro",
+    r"automaattinen vastaus",
+    r"odpowied[źz] automatyczna",
+    r"ateb awtomatig",
+    r"allan o['’]r swyddfa",
+)
+# The phrase must end the subject or be followed by ":", "-", "(" or "]" so that
+# "Out of office hours noise" from a constituent is not taken for an auto-reply.
+# Subject patterns run on collapsed whitespace (single spaces), so none can backtrack far.
+_OUT_OF_OFFICE_RE = re.compile(
+    r"^\[? ?(?:" + "|".join(_OUT_OF_OFFICE_PHRASES) + r") ?(?:\]|:|-|–|\(|$)",
+    re.IGNORECASE,
+)
+_SUPPRESS_TOKENS = frozenset({"oof", "all"})
+_BULK_PRECEDENCE = frozenset({"bulk", "list", "junk"})
+
+
+@dataclass(frozen=True)
+class ClassifyContext:
+    """What the rules need to know besides the message: where it was found and who we are."""
+
+    folder_is_sent: bool
+    office_addresses: frozenset[str]
+    third_party_domains: tuple[str, ...]
+
+
+class Rule(Protocol):
+    """A named check that returns a reason a caseworker can read when it matches."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def kind(self) -> Kind: ...
+
+    def check(self, msg: ParsedMessage, ctx: ClassifyContext) -> str | None: ...
+
+
+def _subject(msg: ParsedMessage) -> str:
+    """The subject with whitespace collapsed, which the subject patterns rely on."""
+    return " ".join(msg.subject.split())
+
+
+def _sender_email(msg: ParsedMessage) -> str:
+    """The sender's address, lower-cased, or "" when there is none."""
+    return msg.sender.email.lower() if msg.sender else ""
+
+
+def _first_token(value: str) -> str:
+    """A header's main value without parameters or comments, lower-cased."""
+    return re.split(r"[;(\s]", value.strip(), maxsplit=1)[0].lower()
+
+
+def domain_matches(domain: str, suffixes: tuple[str, ...]) -> str | None:
+    """The suffix a domain falls under ("nhs.net" for "trust.nhs.net"), or None."""
+    domain = domain.lower().rstrip(".")
+    for suffix in suffixes:
+        suffix = suffix.lower().strip(".")
+        if suffix and (domain == suffix or domain.endswith("." + suffix)):
+            return suffix
+    return None
+
+
+# -- outgoing -------------------------------------------------------------------
+
+
+class OfficeSender:
+    name = "office-sender"
+    description = "The From address is one of the office's own addresses."
+    kind = Kind.OUTGOING
+
+    def check(self, msg: ParsedMessage, ctx: ClassifyContext) -> str | None:
+        sender = _sender_email(msg)
+        office = {address.lower() for address in ctx.office_addresses}
+        return f"sender {sender} is an office address" if sender in office else None
+
+
+class SentFolder:
+    name = "sent-folder"
+    description = "The message was found in a Sent folder, so the office sent it."
+    kind = Kind.OUTGOING
+
+    def check(self, msg: ParsedMessage, ctx: ClassifyContext) -> str | None:
+        return "found in the Sent folder" if ctx.folder_is_sent else None
+
+
+# -- bounces ----------------------------------------------------------------------
+
+
+class DeliveryStatusReport:
+    name = "delivery-status-report"
+    description = "A multipart/report of report-type delivery-status (RFC 3464)."
+    kind = Kind.BOUNCE
+
+    def check(self, msg: ParsedMessage, ctx: ClassifyContext) -> str | None:
+        if msg.content_type != "multipart/report":
+            return None
+        if _report_type(msg.header("content-type")) != "delivery-status":
+            return None
+        return "multipart/report with report-type=delivery-status (RFC 3464)"
+
+
+def _report_type(content_type: str) -> str:
+    """The report-type parameter of a Content-Type value, lower-cased."""
+    holder = Message()
+    holder["Content-Type"] = content_type
+    value = holder.get_param("report-type")
+    return value.lower() if isinstance(value, str) else ""
+
+
+class MailerDaemon:
+    name = "mailer-daemon"
+    description = "Sent by MAILER-DAEMON or postmaster and carrying delivery-status details."
+    kind = Kind.BOUNCE
+
+    def check(self, msg: ParsedMessage, ctx: ClassifyContext) -> str | None:
+        local = _sender_email(msg).partition("@")[0]
+        if local not in _MAILER_DAEMONS or not _has_delivery_status(msg):
+            return None
+        return f"sender {local.upper()} with delivery-status details"
+
+
+def _has_delivery_status(msg: ParsedMessage) -> bool:
+    """A delivery-status part, a report, or RFC 3464 fields quoted in the text."""
+    if msg.content_type == "multipart/report":
+        return True
+    if any(a.content_type == "message/delivery-status" for a in msg.attachments):
+        return True
+    return _DSN_TEXT_RE.search(msg.text) is not None
+
+
+class BounceSubject:
+    name = "bounce-subject"
+    description = "A subject that mail servers give to non-delivery reports."
+    kind = Kind.BOUNCE
+
+    def check(self, msg: ParsedMessage, ctx: ClassifyContext) -> str | None:
+        found = _BOUNCE_SUBJECT_RE.match(_subject(msg))
+        return f'bounce subject "{found.group().strip()}"' if found else None
+
+
+# -- auto-replies ---------------------------------------------------------------------
+
+
+class AutoSubmitted:
+    name = "auto-submitted"
+    description = "RFC 3834 Auto-Submitted header with a value other than 'no'."
+    kind = Kind.AUTO_REPLY
+
+    def check(self, msg: ParsedMessage, ctx: ClassifyContext) -> str | None:
+        value = _first_token(msg.header("auto-submitted"))
+        return f"header Auto-Submitted: {value} (RFC 3834)" if value not in ("", "no") else None
+
+
+@dataclass(frozen=True)
+class PresentHeader:
+    """An auto-responder's own marker header; any value but 'no' counts."""
+
+    header: str
+    name: str
+    description: str
+    kind: Kind = Kind.AUTO_REPLY
+
+    def check(self, msg: ParsedMessage, ctx: ClassifyContext) -> str | None:
+        if self.header.lower() not in msg.headers:
+            return None
+        value = _first_token(msg.header(self.header))
+        return (
+            None if value in ("no", "false", "0") else f"header {self.header}: {value or '(set)'}"
+        )
+
+
+class PrecedenceAutoReply:
+    name = "precedence-auto-reply"
+    description = "Precedence: auto_reply, set by some vacation responders."
+    kind = Kind.AUTO_REPLY
+
+    def check(self, msg: ParsedMessage, ctx: ClassifyContext) -> str | None:
+        value = _first_token(msg.header("precedence"))
+        return "header Precedence: auto_reply" if value == "auto_reply" else None
+
+
+class SuppressWithAutoSubject:
+    name = "auto-response-suppress"
+    description = "Exchange's X-Auto-Response-Suppress (OOF or All) on a mail with an auto subject."
+    kind = Kind.AUTO_REPLY
+
+    def check(self, msg: ParsedMessage, ctx: ClassifyContext) -> str | None:
+        value = msg.header("x-auto-response-suppress")
+        tokens = {token.strip().lower() for token in value.split(",")}
+        if not tokens & _SUPPRESS_TOKENS or not _OUT_OF_OFFICE_RE.match(_subject(msg)):
+            return None
+        return f"header X-Auto-Response-Suppress: {value.strip()} with an automatic subject"
+
+
+class OutOfOfficeSubject:
+    name = "out-of-office-subject"
+    description = "A subject such as 'Out of Office:' or 'Automatic reply:', in several languages."
+    kind = Kind.AUTO_REPLY
+
+    def check(self, msg: ParsedMessage, ctx: ClassifyContext) -> str | None:
+        found = _OUT_OF_OFFICE_RE.match(_subject(msg))
+        if not found:
+            return None
+        return f'out-of-office subject "{found.group().strip(" []:-–(")}"'
+
+
+# -- third parties -------------------------------------------------------------------
+
+
+class ThirdPartyDomain:
+    name = "third-party-domain"
+    description = "The sender's domain belongs to a government body, council, NHS or police."
+    kind = Kind.THIRD_PARTY
+
+    def check(self, msg: ParsedMessage, ctx: ClassifyContext) -> str | None:
+        domain = _sender_email(msg).rpartition("@")[2]
+        suffix = domain_matches(domain, ctx.third_party_domains) if domain else None
+        return f"sender domain {domain} is under {suffix}" if suffix else None
+
+
+RULES: tuple[Rule, ...] = (
+    OfficeSender(),
+    SentFolder(),
+    DeliveryStatusReport(),
+    MailerDaemon(),
+    BounceSubject(),
+    AutoSubmitted(),
+    PresentHeader("X-Autoreply", "x-autoreply", "X-Autoreply header set by a responder."),
+    PresentHeader("X-Autorespond", "x-autorespond", "X-Autorespond header set by a responder."),
+    PrecedenceAutoReply(),
+    SuppressWithAutoSubject(),
+    OutOfOfficeSubject(),
+    ThirdPartyDomain(),
+)
+
+DEFAULT_REASON = "no other rule matched: mail from a constituent"
+
+
+def classify(
+    msg: ParsedMessage, ctx: ClassifyContext, rules: tuple[Rule, ...] = RULES
+) -> Classification:
+    """The first kind in PRECEDENCE with a matching rule, with every reason given for it."""
+    for kind in PRECEDENCE:
+        reasons = tuple(
+            reason
+            for rule in rules
+            if rule.kind is kind and (reason := rule.check(msg, ctx)) is not None
+        )
+        if reasons:
+            return Classification(kind, reasons)
+    return Classification(Kind.CONSTITUENT, (DEFAULT_REASON,))
+
+
+def is_bulk(msg: ParsedMessage) -> str | None:
+    """Why a message looks like list or bulk mail (no acknowledgement), or None."""
+    reasons = []
+    if "list-id" in msg.headers:
+        reasons.append(f"header List-Id: {msg.header('list-id').strip()}")
+    precedence = _first_token(msg.header("precedence"))
+    if precedence in _BULK_PRECEDENCE:
+        reasons.append(f"header Precedence: {precedence}")
+    return "; ".join(reasons) or None
+
+
+# -- the original of a bounce ----------------------------------------------------------
+
+
+def bounced_message_ids(raw: bytes) -> list[str]:
+    """Message-IDs of the message a bounce reports on, most certain first."""
+    try:
+        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+        found = [*_ids_in_parts(msg)]
+        for header in ("in-reply-to", "references"):
+            found.extend(parse_message_ids(" ".join(str(v) for v in msg.get_all(header, []))))
+        found = found or _ids_in_text(msg)
+    except (RecursionError, *EMAIL_PACKAGE_ERRORS):  # unreadable: no original can be named
+        return []
+    own = set(parse_message_ids(str(msg.get("message-id", ""))))
+    return [i for i in dict.fromkeys(found) if i not in own]
+
+
+def _ids_in_parts(msg: Message) -> Iterator[str]:
+    """Message-IDs from the returned original or its headers, however the MTA typed them."""
+    for part in msg.walk():
+        if part is msg:
+            continue
+        ctype = part.get_content_type()
+        if ctype in _RETURNED_MESSAGE_TYPES and part.is_multipart():
+            inner = part.get_payload(0)
+            if isinstance(inner, Message):
+                yield from parse_message_ids(str(inner.get("message-id", "")))
+        elif ctype == "text/rfc822-headers":
+            yield from parse_message_ids(_message_id_in_headers(part))
+
+
+def _message_id_in_headers(part: Message) -> str:
+    """The Message-ID field of a text/rfc822-headers part."""
+    payload = part.get_payload(decode=True)
+    text = payload.decode("ascii", "replace") if isinstance(payload, bytes) else ""
+    return str(HeaderParser().parsestr(text).get("message-id", ""))
+
+
+# message/rfc822-headers is not standard (RFC 6522 says text/rfc822-headers) but is seen.
+_RETURNED_MESSAGE_TYPES = frozenset({"message/rfc822", "message/rfc822-headers", "message/global"})
+_QUOTED_ID_RE = re.compile(r"^[ \t]*Message-ID:[ \t]*(<[^>\s]+>)", re.IGNORECASE | re.MULTILINE)
+
+
+def _ids_in_text(msg: Message) -> list[str]:
+    """Last resort for plain-text bounces that quote the original headers in the body."""
+    found: list[str] = []
+    for part in msg.walk():
+        if part.get_content_type() == "text/plain":
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                text = payload.decode("ascii", "replace")
+                found.extend(i.strip("<>") for i in _QUOTED_ID_RE.findall(text))
+    return found
