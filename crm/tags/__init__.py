@@ -1,0 +1,1 @@
+"""Tags on cases: the stored taxonomy, rules, case tags and their history."""

@@ -1,0 +1,127 @@
+"""Tags on cases: rule proposals applied at ingest, manual overrides, re-tagging.
+
+A manual tag is never replaced by a rule; tagging.assign says how proposals land.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm import cases
+from crm.models import Case
+from crm.settings import Settings
+from crm.tags.errors import TagError
+from crm.tags.models import CaseTag
+from crm.tags.names import require_active
+from crm.tags.replay import case_messages
+from crm.tags.rulebook import TaxonomyIndex, rule_book, taxonomy_index
+from crm.tags.store import Change, load_assignment, save_assignment
+from crm.types import utcnow
+from tagging import assign
+from tagging.assign import Assignment
+from tagging.axes import Axis
+from tagging.engine import Proposal, RuleSet
+from tagging.features import MessageFeatures
+from tagging.taxonomy import ACTIVE
+
+__all__ = ["TAGGED_KINDS", "Change", "apply_rules", "case_tags", "retag", "set_manual"]
+
+# Auto-replies and bounces say nothing about what a case is about.
+TAGGED_KINDS = frozenset({"constituent", "third_party", "outgoing"})
+
+
+def apply_rules(
+    session: Session, case_id: int, features: MessageFeatures, settings: Settings, at: datetime
+) -> list[Change]:
+    """One message's proposals onto its case; every axis ends up with a value."""
+    case = session.get(Case, case_id)
+    if case is None:
+        return []
+    index, rules = rule_book(session, settings)
+    proposals = _proposals(index, rules, features)
+    stored = load_assignment(session, case.id, index)
+    updated = assign.apply(stored.assignment, proposals, at, index.fallback)
+    return save_assignment(session, case, stored, updated, who=assign.RULES_WHO, index=index)
+
+
+def set_manual(
+    session: Session,
+    reference: str,
+    axis: Axis,
+    value: str,
+    *,
+    who: str,
+    reason: str = "",
+    secondary: bool = False,
+) -> list[Change]:
+    """Staff set a value; no rule changes it afterwards."""
+    if secondary and axis is not Axis.ISSUE:
+        raise TagError(f"only issues can be secondary; a case has one {axis.value} value")
+    case = cases.get(session, reference)
+    index = taxonomy_index(session)
+    tag = require_active(session, axis, value)
+    now = utcnow()
+    stored = load_assignment(session, case.id, index)
+    current = stored.assignment.copy()
+    assign.fill_fallbacks(current, now, index.fallback)
+    updated = assign.set_manual(
+        current, axis, tag.path, who=who, reason=reason, at=now, secondary=secondary
+    )
+    return save_assignment(session, case, stored, updated, who=who, index=index)
+
+
+def retag(
+    session: Session, settings: Settings, references: Sequence[str] | None = None
+) -> list[Change]:
+    """Re-run the rules over the messages of the cases (all by default); manual tags stay."""
+    index, rules = rule_book(session, settings)
+    query = select(Case).order_by(Case.id)
+    if references is not None:
+        wanted = [r.strip().upper() for r in references]
+        query = query.where(Case.reference.in_(wanted))
+        found = set(session.scalars(select(Case.reference).where(Case.reference.in_(wanted))))
+        missing = [r for r in wanted if r not in found]
+        if missing:
+            raise TagError(f"no case {missing[0]}")
+    changes: list[Change] = []
+    for case in session.scalars(query).all():
+        changes.extend(_retag_case(session, index, rules, case))
+    return changes
+
+
+def case_tags(session: Session, case_id: int) -> list[CaseTag]:
+    """The case's tags, the one-per-axis values first, in axis order."""
+    rows = session.scalars(select(CaseTag).where(CaseTag.case_id == case_id)).all()
+    order = {axis: i for i, axis in enumerate(Axis)}
+    return sorted(rows, key=lambda r: (r.slot is None, order[r.axis], r.tag.path))
+
+
+def _retag_case(session: Session, index: TaxonomyIndex, rules: RuleSet, case: Case) -> list[Change]:
+    """Start again from the manual tags alone and replay every message in order."""
+    stored = load_assignment(session, case.id, index)
+    current = stored.assignment
+    state = Assignment(
+        {a: t for a, t in current.slots.items() if t.source == assign.MANUAL},
+        {k: t for k, t in current.secondary.items() if t.source == assign.MANUAL},
+    )
+    for features, at in case_messages(session, case):
+        state = assign.apply(state, _proposals(index, rules, features), at, index.fallback)
+    assign.fill_fallbacks(state, case.opened_at, index.fallback)
+    return save_assignment(session, case, stored, state, who=assign.RULES_WHO, index=index)
+
+
+def _proposals(index: TaxonomyIndex, rules: RuleSet, features: MessageFeatures) -> list[Proposal]:
+    """The rules' proposals, each value spelt as today's tag; retired values dropped."""
+    if features.kind not in TAGGED_KINDS:
+        return []
+    proposals = []
+    for proposal in rules.propose(features):
+        tag = index.find(proposal.axis, proposal.value)
+        if tag is not None and tag.status == ACTIVE:
+            proposals.append(dataclasses.replace(proposal, value=tag.path))
+    return proposals
