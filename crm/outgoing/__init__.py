@@ -1,0 +1,1 @@
+"""Outgoing correspondence: the third-party directory, the outbox, SMTP and acknowledgements."""

@@ -1,0 +1,59 @@
+"""Step: queue the automatic acknowledgement of a case this message has just opened.
+
+Only queued here, in the message's own transaction; the SMTP conversation happens after
+the commit (`crm.outgoing.send.deliver_queued`), so a rolled-back message sends nothing.
+"""
+
+from __future__ import annotations
+
+from email.utils import getaddresses
+
+from crm import constituents
+from crm.models import Case
+from crm.outgoing.acknowledge import IncomingMail, acknowledge_case
+from inbox.classify import is_bulk
+from inbox.context import StepEnv
+from inbox.message import MessageContext, ParsedMessage
+from inbox.threading import message_time
+
+IMPORTED = "import"
+
+
+def acknowledge(ctx: MessageContext, env: StepEnv) -> None:
+    if not ctx.opened_case or ctx.case_id is None:
+        return
+    assert ctx.parsed is not None and ctx.classification is not None
+    case = env.session.get(Case, ctx.case_id)
+    assert case is not None
+    mail = IncomingMail(
+        sender=_constituent_address(ctx, env),
+        kind=ctx.classification.kind.value,
+        written_at=message_time(ctx, env),
+        live=ctx.source.folder != IMPORTED,
+        bulk=_bulk(ctx.parsed),
+        campaign_duplicate=False,  # campaign detection, when it comes, sets this
+        null_return_path=ctx.parsed.header("return-path").strip() == "<>",
+    )
+    result = acknowledge_case(env.session, env.settings, case, mail, env.now)
+    ctx.notes.append(f"acknowledgement: {result.reason}")
+
+
+def _constituent_address(ctx: MessageContext, env: StepEnv) -> str:
+    """The address of the case's constituent among From and Reply-To, as they were matched."""
+    assert ctx.parsed is not None
+    reply_to = getaddresses(ctx.parsed.headers.get("reply-to", []))
+    candidates = [ctx.parsed.sender.email] if ctx.parsed.sender else []
+    candidates += [address.lower() for _name, address in reply_to if "@" in address]
+    for address in candidates:
+        person = constituents.find_by_email(env.session, address)
+        if person is not None and person.id == ctx.constituent_id:
+            return address
+    return ""
+
+
+def _bulk(parsed: ParsedMessage) -> str | None:
+    """List or bulk mail, or a newsletter that offers to unsubscribe."""
+    reason = is_bulk(parsed)
+    if reason is None and "list-unsubscribe" in parsed.headers:
+        return "header List-Unsubscribe"
+    return reason
