@@ -17,8 +17,7 @@ def sha256_of(data: bytes) -> str:
 def store_blob(session: Session, data: bytes, sha256: str | None = None) -> str:
     """Keep the bytes once, whoever stores them how often; return their sha256."""
     digest = sha256 or sha256_of(data)
-    if session.get(Blob, digest) is None:
-        insert_ignore(session, Blob, {"sha256": digest, "size": len(data), "data": data})
+    insert_ignore(session, Blob, {"sha256": digest, "size": len(data), "data": data})
     return digest
 
 

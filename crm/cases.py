@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm.db import insert_ignore
+from crm.db import upsert
 from crm.errors import NotFound
 from crm.models import Case, CaseCounter, Message, TimelineEntry
 from crm.types import utcnow
@@ -17,12 +17,13 @@ OPEN, CLOSED = "open", "closed"
 
 
 def next_reference(session: Session, prefix: str, year: int) -> str:
-    """MB-2026-000123: a per-year counter, safe under concurrent writers (row lock)."""
-    insert_ignore(session, CaseCounter, {"prefix": prefix, "year": year, "last": 0})
+    """MB-2026-000123: a per-year counter in one upsert, safe under concurrent writers."""
     number = session.execute(
-        update(CaseCounter)
-        .where(CaseCounter.prefix == prefix, CaseCounter.year == year)
-        .values(last=CaseCounter.last + 1)
+        upsert(session, CaseCounter)
+        .values(prefix=prefix, year=year, last=1)
+        .on_conflict_do_update(
+            index_elements=["prefix", "year"], set_={"last": CaseCounter.last + 1}
+        )
         .returning(CaseCounter.last)
     ).scalar_one()
     return f"{prefix}-{year}-{number:06d}"

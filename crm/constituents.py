@@ -23,10 +23,14 @@ class ContactHints:
 
 def find_by_email(session: Session, email: str) -> Constituent | None:
     """The person behind an address, following merges to the surviving record."""
-    row = session.scalar(select(ConstituentEmail).where(ConstituentEmail.email == email.lower()))
-    if row is None:
-        return None
-    return _surviving(session, row.constituent)
+    person = session.scalar(
+        select(Constituent)
+        .join(ConstituentEmail, ConstituentEmail.constituent_id == Constituent.id)
+        .where(ConstituentEmail.email == email.lower())
+    )
+    if person is None or person.merged_into_id is None:
+        return person
+    return _surviving(session, person)
 
 
 def find_or_create(session: Session, email: str, hints: ContactHints) -> Constituent:

@@ -80,13 +80,17 @@ def _sqlite_on_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
-def insert_ignore(session: Session, model: type[Any], values: dict[str, Any]) -> None:
-    """INSERT that does nothing when a unique key already exists (both databases)."""
+def upsert(session: Session, model: type[Any]) -> Any:
+    """An INSERT with ON CONFLICT clauses, in the dialect of the session's database."""
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        session.execute(pg_insert(model).values(**values).on_conflict_do_nothing())
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+        return pg_insert(model)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        session.execute(sqlite_insert(model).values(**values).on_conflict_do_nothing())
+    return sqlite_insert(model)
+
+
+def insert_ignore(session: Session, model: type[Any], values: dict[str, Any]) -> None:
+    """INSERT that does nothing when a unique key already exists (both databases)."""
+    session.execute(upsert(session, model).values(**values).on_conflict_do_nothing())

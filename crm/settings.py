@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
 from crm.errors import SettingsError
+from tagging.postcodes import normalise_areas
 
 DEFAULT_THIRD_PARTY_DOMAINS = (
     "gov.uk",
@@ -73,6 +75,43 @@ def _imap_auth(value: str) -> str:
     return lowered
 
 
+def _mailbox(value: str) -> str:
+    """One address, optionally with a display name: "Office of Jane Doe MP <casework@...>"."""
+    _name, address = parseaddr(value.strip())
+    if "@" not in address or address.startswith("@") or address.endswith("@"):
+        raise ValueError(f"expected an email address, got {value.strip()!r}")
+    return value.strip()
+
+
+def _lines(value: str) -> tuple[str, ...]:
+    """Lines of a postal address or signature, split on "|", new lines or commas."""
+    separator = "|" if "|" in value else "\n" if "\n" in value else ","
+    return tuple(part.strip() for part in value.split(separator) if part.strip())
+
+
+def _directory(value: str) -> Path:
+    path = Path(value.strip()).expanduser()
+    if not path.is_dir():
+        raise ValueError(f"expected an existing directory, got {value.strip()!r}")
+    return path
+
+
+def _postcode_areas(value: str) -> tuple[str, ...]:
+    """The office's patch as postcode areas, districts or sectors: "EX1, EX2, EX4 6"."""
+    return normalise_areas(_csv(value))
+
+
+def _response_days(value: str) -> tuple[tuple[str, int], ...]:
+    """Working days to answer per urgency value: "immediate=1,high=5,normal=15,low=20"."""
+    days: dict[str, int] = {}
+    for item in _csv(value):
+        name, equals, number = item.partition("=")
+        if not equals or not name.strip() or not number.strip().isdigit():
+            raise ValueError(f"expected urgency=days pairs like high=5, got {item!r}")
+        days[" ".join(name.split()).lower()] = int(number)
+    return tuple(days.items())
+
+
 def _database_url(value: str) -> str:
     url = value.strip()
     if not url.startswith(("sqlite", "postgresql")):
@@ -108,6 +147,22 @@ class Settings:
     third_party_domains: tuple[str, ...] = DEFAULT_THIRD_PARTY_DOMAINS
     case_prefix: str = "MB"
     max_attachment_bytes: int = 25 * 1024 * 1024
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = field(default="", repr=False)
+    smtp_starttls: bool = True
+    smtp_timeout: int = 30
+    from_address: str = ""
+    auto_acknowledge: bool = True
+    templates_dir: Path | None = None
+    representative_name: str = ""
+    office_name: str = ""
+    office_postal_address: tuple[str, ...] = ()
+    office_phone: str = ""
+    office_signature: tuple[str, ...] = ()
+    constituency_postcodes: tuple[str, ...] = ()
+    response_days: tuple[tuple[str, int], ...] = ()
 
     @property
     def effective_database_url(self) -> str:
@@ -162,4 +217,20 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "third_party_domains": lambda v: tuple(d.lower().lstrip(".") for d in _csv(v)),
     "case_prefix": _case_prefix,
     "max_attachment_bytes": _integer,
+    "smtp_host": _text,
+    "smtp_port": _port,
+    "smtp_user": _text,
+    "smtp_password": lambda v: v,
+    "smtp_starttls": _boolean,
+    "smtp_timeout": _integer,
+    "from_address": _mailbox,
+    "auto_acknowledge": _boolean,
+    "templates_dir": _directory,
+    "representative_name": _text,
+    "office_name": _text,
+    "office_postal_address": _lines,
+    "office_phone": _text,
+    "office_signature": _lines,
+    "constituency_postcodes": _postcode_areas,
+    "response_days": _response_days,
 }

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from crm.db import Database
 from inbox.message import Source
-from inbox.pipeline import Outcome, Pipeline
+from inbox.parse_pool import Parsed
+from inbox.pipeline import NeedsIsolation, Outcome, Pipeline
 
 
 @dataclass
@@ -45,12 +46,34 @@ def run_batch(
     pipeline: Pipeline,
     items: Iterable[tuple[bytes, Source]],
     before_commit: Callable[[Session], None] | None = None,
+    parsed: Sequence[Parsed] | None = None,
 ) -> Counts:
-    """Process the batch and commit it together with whatever `before_commit` records."""
+    """Process the batch and commit it together with whatever `before_commit` records.
+
+    First without savepoints (fast); if a message fails after writing, the whole batch is
+    rolled back and redone with a savepoint per message, so only that one is quarantined.
+    """
+    batch = list(items)
+    results: Sequence[Parsed | None] = parsed if parsed is not None else [None] * len(batch)
+    try:
+        return _run(database, pipeline, batch, results, before_commit, isolated=False)
+    except NeedsIsolation:
+        return _run(database, pipeline, batch, results, before_commit, isolated=True)
+
+
+def _run(
+    database: Database,
+    pipeline: Pipeline,
+    batch: list[tuple[bytes, Source]],
+    parsed: Sequence[Parsed | None],
+    before_commit: Callable[[Session], None] | None,
+    *,
+    isolated: bool,
+) -> Counts:
     counts = Counts()
     with database.session() as session:
-        for raw, source in items:
-            counts.add(pipeline.process(session, raw, source))
+        for (raw, source), result in zip(batch, parsed, strict=True):
+            counts.add(pipeline.process(session, raw, source, isolated=isolated, parsed=result))
         if before_commit is not None:
             before_commit(session)
     return counts

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from email.utils import getaddresses
+
 from crm import constituents
 from crm.constituents import ContactHints
 from inbox.context import StepEnv
@@ -12,9 +15,10 @@ from inbox.signature import extract_contact
 def match_constituent(ctx: MessageContext, env: StepEnv) -> None:
     assert ctx.parsed is not None and ctx.classification is not None
     kind = ctx.classification.kind
-    if kind is Kind.CONSTITUENT and ctx.parsed.sender is not None:
+    writer = _writer(ctx, env)
+    if kind is Kind.CONSTITUENT and writer is not None:
         person = constituents.find_or_create(
-            env.session, ctx.parsed.sender.email, _hints(ctx.parsed.sender, ctx.parsed.text)
+            env.session, writer.email, _hints(writer, ctx.parsed.text)
         )
         ctx.constituent_id = person.id
     elif kind is Kind.OUTGOING:
@@ -27,6 +31,30 @@ def match_constituent(ctx: MessageContext, env: StepEnv) -> None:
     elif kind is Kind.AUTO_REPLY and ctx.parsed.sender is not None:
         known = constituents.find_by_email(env.session, ctx.parsed.sender.email)
         ctx.constituent_id = known.id if known else None
+
+
+NO_REPLY = re.compile(r"no-?reply|do-?not-?reply|webforms?|forms?@|website@", re.IGNORECASE)
+
+
+def _writer(ctx: MessageContext, env: StepEnv) -> Address | None:
+    """The person who wrote: Reply-To when a web form or no-reply address sent the mail."""
+    assert ctx.parsed is not None
+    sender = ctx.parsed.sender
+    reply_to = [
+        Address(name, email.lower())
+        for name, email in getaddresses(ctx.parsed.headers.get("reply-to", []))
+        if "@" in email
+    ]
+    if not reply_to or env.is_office(reply_to[0].email):
+        return sender
+    if sender is None or NO_REPLY.search(sender.email) or _same_domain_as_office(sender, env):
+        return reply_to[0]
+    return sender
+
+
+def _same_domain_as_office(sender: Address, env: StepEnv) -> bool:
+    domain = sender.email.rpartition("@")[2]
+    return any(office.endswith("@" + domain) for office in env.settings.office_addresses)
 
 
 def _hints(sender: Address, body: str) -> ContactHints:
@@ -44,7 +72,7 @@ def _counterpart(ctx: MessageContext, env: StepEnv) -> Address | None:
     """The first recipient of outgoing mail who is neither the office nor a third party."""
     assert ctx.parsed is not None
     for address in [*ctx.parsed.to, *ctx.parsed.cc]:
-        if "@" in address.email and not env.is_office(address.email):
-            if not env.is_third_party(address.email):
-                return address
+        email = address.email
+        if "@" in email and not env.is_office(email) and not env.is_third_party(email):
+            return address
     return None

@@ -23,4 +23,6 @@ class StepEnv:
 
     def is_third_party(self, email: str) -> bool:
         domain = email.rpartition("@")[2].lower()
-        return any(domain == d or domain.endswith("." + d) for d in self.classify.third_party_domains)
+        return any(
+            domain == d or domain.endswith("." + d) for d in self.classify.third_party_domains
+        )

@@ -9,6 +9,7 @@ from pathlib import Path
 from crm.db import Database
 from inbox.batches import Counts, run_batch
 from inbox.files import iter_messages
+from inbox.parse_pool import ParsePool, ahead
 from inbox.pipeline import Pipeline
 
 
@@ -23,8 +24,10 @@ def import_path(
     """Import in committed batches; importing the same files again changes nothing."""
     counts = Counts()
     messages = iter_messages(path)
-    while batch := list(islice(messages, batch_size)):
-        counts += run_batch(database, pipeline, batch)
-        if progress is not None:
-            progress(len(batch))
+    batches = iter(lambda: list(islice(messages, batch_size)), [])
+    with ParsePool(pipeline.settings.max_attachment_bytes) as pool:
+        for batch, parsed in ahead(pool, batches):
+            counts += run_batch(database, pipeline, batch, parsed=parsed)
+            if progress is not None:
+                progress(len(batch))
     return counts

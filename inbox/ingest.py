@@ -6,9 +6,13 @@ import logging
 import random
 import threading
 from collections.abc import Callable
+from functools import partial
+
+from sqlalchemy.orm import Session
 
 from crm import checkpoints
 from crm.db import Database
+from crm.outgoing.send import deliver_queued
 from crm.settings import Settings
 from inbox.batches import Counts, run_batch
 from inbox.imap import (
@@ -20,6 +24,7 @@ from inbox.imap import (
     token_from_command,
 )
 from inbox.message import Source
+from inbox.parse_pool import ParsePool, ahead
 from inbox.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
@@ -117,34 +122,40 @@ class Ingester:
                 self.idling = False
 
     def _poll(self, mailbox: ImapMailbox) -> Counts:
+        """Every folder, then the letters the new mail queued (acknowledgements)."""
         counts = Counts()
         for folder in self.settings.imap_folders:
             counts += self._ingest_folder(mailbox, folder)
+        if counts.stored:
+            deliver_queued(self.database, self.settings)
         return counts
 
     def _ingest_folder(self, mailbox: ImapMailbox, folder: str) -> Counts:
         state = mailbox.select(folder)
         self._uidnext[folder] = state.uidnext
         after = self._last_uid(folder, state.uidvalidity)
+        batches = (
+            [(m.raw, Source(folder, uidvalidity=state.uidvalidity, uid=m.uid)) for m in batch]
+            for batch in mailbox.iter_new(folder, after)
+        )
         counts = Counts()
-        for batch in mailbox.iter_new(folder, after):
-            items = [
-                (m.raw, Source(folder=folder, uidvalidity=state.uidvalidity, uid=m.uid))
-                for m in batch
-            ]
-            last_uid = max(m.uid for m in batch)
-            counts += run_batch(
-                self.database,
-                self.pipeline,
-                items,
-                before_commit=lambda session, uid=last_uid: checkpoints.advance(
-                    session, self.mailbox_name, folder, state.uidvalidity, uid
-                ),
-            )
-            if self.settings.imap_processed_keyword:
-                uids = [m.uid for m in batch]
-                mailbox.add_keyword(folder, uids, self.settings.imap_processed_keyword)
+        with ParsePool(self.settings.max_attachment_bytes) as pool:
+            for batch, parsed in ahead(pool, batches):
+                uids = [source.uid for _, source in batch if source.uid is not None]
+                counts += run_batch(
+                    self.database,
+                    self.pipeline,
+                    batch,
+                    before_commit=partial(self._advance, folder, state.uidvalidity, max(uids)),
+                    parsed=parsed,
+                )
+                if self.settings.imap_processed_keyword:
+                    mailbox.add_keyword(folder, uids, self.settings.imap_processed_keyword)
         return counts
+
+    def _advance(self, folder: str, uidvalidity: int, last_uid: int, session: Session) -> None:
+        """Recorded in the batch's own transaction: never ahead of what is stored."""
+        checkpoints.advance(session, self.mailbox_name, folder, uidvalidity, last_uid)
 
     def _last_uid(self, folder: str, uidvalidity: int) -> int:
         """0 when the folder is new to us or its UIDVALIDITY changed (dedupe keeps it safe)."""

@@ -100,4 +100,5 @@ class MessageContext:
     case_id: int | None = None
     message_pk: int | None = None
     thread_reason: str = ""
+    opened_case: bool = False  # the thread step opened a new case for this message
     notes: list[str] = field(default_factory=list)

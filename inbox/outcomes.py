@@ -1,7 +1,7 @@
 """Expected ways for a message's journey to end early; not bugs, handled by the runner."""
 
 
-class Duplicate(Exception):  # noqa: N818 - an outcome, named for what happened
+class Duplicate(Exception):
     """Already stored (same Message-ID, or same bytes when there is none)."""
 
 

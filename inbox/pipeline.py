@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -13,6 +14,7 @@ from crm import quarantine
 from crm.quarantine import Failure
 from crm.settings import Settings
 from crm.types import utcnow
+from inbox.acknowledge import acknowledge
 from inbox.classify import ClassifyContext, classify
 from inbox.constituents import match_constituent
 from inbox.context import StepEnv
@@ -20,8 +22,10 @@ from inbox.dedupe import deduplicate, note_source
 from inbox.message import MessageContext, Source
 from inbox.outcomes import Duplicate
 from inbox.parse import parse
+from inbox.parse_pool import Parsed, ParseFailure
 from inbox.record import record
 from inbox.store import store_raw
+from inbox.tag import tag
 from inbox.threading import thread
 
 log = logging.getLogger(__name__)
@@ -30,7 +34,9 @@ Step = Callable[[MessageContext, StepEnv], None]
 
 
 def parse_step(ctx: MessageContext, env: StepEnv) -> None:
-    ctx.parsed = parse(ctx.raw, max_attachment_bytes=env.settings.max_attachment_bytes)
+    """Parse, unless a parse pool already did it for this message."""
+    if ctx.parsed is None:
+        ctx.parsed = parse(ctx.raw, max_attachment_bytes=env.settings.max_attachment_bytes)
 
 
 def classify_step(ctx: MessageContext, env: StepEnv) -> None:
@@ -45,7 +51,17 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("constituent", match_constituent),
     ("thread", thread),
     ("record", record),
+    ("tag", tag),
+    ("acknowledge", acknowledge),
 )
+
+
+# Steps before the first database write: their failures need no rollback.
+WRITES_NOTHING = frozenset({"parse"})
+
+
+class NeedsIsolation(Exception):
+    """A step failed after writing in a batch without savepoints: redo the batch isolated."""
 
 
 @dataclass(frozen=True)
@@ -68,15 +84,33 @@ class Pipeline:
             third_party_domains=settings.third_party_domains,
         )
 
-    def process(self, session: Session, raw: bytes, source: Source) -> Outcome:
-        """Store raw first; a failing step rolls back only this message, then quarantines it."""
+    def process(
+        self,
+        session: Session,
+        raw: bytes,
+        source: Source,
+        *,
+        isolated: bool = True,
+        parsed: Parsed | None = None,
+    ) -> Outcome:
+        """Store raw first; a failing step rolls back only this message, then quarantines it.
+
+        With `isolated=False` there is no savepoint: a failure after parsing raises
+        NeedsIsolation and the caller redoes the batch isolated (the fast path is common).
+        """
         env = StepEnv(session, self.settings, self.classify_context, utcnow())
         ctx = MessageContext(raw=raw, source=source)
         store_raw(ctx, env)
+        if isinstance(parsed, ParseFailure):
+            failure = Failure("parse", f"{parsed.error_type}: {parsed.message}")
+            self._quarantine(session, ctx, failure)
+            return Outcome("quarantined", ctx, failure)
+        ctx.parsed = parsed
         step_name = "start"
         try:
-            with session.begin_nested():
-                for step_name, step in STEPS:
+            with session.begin_nested() if isolated else nullcontext():
+                for name, step in STEPS:
+                    step_name = name
                     step(ctx, env)
         except Duplicate:
             note_source(ctx, env)
@@ -84,6 +118,8 @@ class Pipeline:
         except (OperationalError, InterfaceError):
             raise  # the database itself is gone: the whole batch must be retried
         except Exception as error:  # the shunt boundary: any bug or bad input is quarantined
+            if not isolated and step_name not in WRITES_NOTHING:
+                raise NeedsIsolation(step_name) from error
             failure = Failure(step_name, f"{type(error).__name__}: {error}")
             self._quarantine(session, ctx, failure)
             return Outcome("quarantined", ctx, failure)

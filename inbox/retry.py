@@ -20,7 +20,9 @@ def retry(database: Database, pipeline: Pipeline, entry_ids: list[int] | None = 
             entry = session.get(QuarantineEntry, entry_id)
             if entry is None or entry.resolved_at is not None:
                 continue
-            outcome = pipeline.process(session, load_blob(session, entry.blob_sha256), _source(entry))
+            outcome = pipeline.process(
+                session, load_blob(session, entry.blob_sha256), _source(entry)
+            )
             counts.add(outcome)
             if outcome.status != "quarantined":
                 quarantine.resolve(entry)

@@ -31,17 +31,18 @@ def by_reference(ctx: MessageContext, env: StepEnv) -> tuple[Case, str] | None:
     return None
 
 
-def by_headers(ctx: MessageContext, env: StepEnv) -> tuple[Case, str] | None:
-    """In-Reply-To first, then References, against messages we already hold."""
+def by_in_reply_to(ctx: MessageContext, env: StepEnv) -> tuple[Case, str] | None:
+    """The message this one answers, named by the sender's own mail program: most precise."""
     assert ctx.parsed is not None
-    for header, ids in (
-        ("In-Reply-To", ctx.parsed.in_reply_to),
-        ("References", ctx.parsed.references),
-    ):
-        case = cases.by_message_ids(env.session, ids)
-        if case is not None:
-            return case, f"{header} names a message on this case"
-    return None
+    case = cases.by_message_ids(env.session, ctx.parsed.in_reply_to)
+    return (case, "In-Reply-To names a message on this case") if case else None
+
+
+def by_references(ctx: MessageContext, env: StepEnv) -> tuple[Case, str] | None:
+    """Any earlier message of the conversation, for replies whose In-Reply-To we lack."""
+    assert ctx.parsed is not None
+    case = cases.by_message_ids(env.session, ctx.parsed.references)
+    return (case, "References names a message on this case") if case else None
 
 
 def by_bounced_message(ctx: MessageContext, env: StepEnv) -> tuple[Case, str] | None:
@@ -63,7 +64,13 @@ def by_subject(ctx: MessageContext, env: StepEnv) -> tuple[Case, str] | None:
     return (case, "same constituent's open case with the same subject") if case else None
 
 
-FINDERS: tuple[Finder, ...] = (by_reference, by_headers, by_bounced_message, by_subject)
+FINDERS: tuple[Finder, ...] = (
+    by_in_reply_to,
+    by_reference,
+    by_references,
+    by_bounced_message,
+    by_subject,
+)
 
 
 def thread(ctx: MessageContext, env: StepEnv) -> None:
@@ -85,6 +92,7 @@ def thread(ctx: MessageContext, env: StepEnv) -> None:
             opened_at=message_time(ctx, env),
         )
         ctx.case_id, ctx.thread_reason = case.id, f"new case {case.reference}"
+        ctx.opened_case = True
         return
     ctx.thread_reason = "no case found: kept in the not-casework list"
 

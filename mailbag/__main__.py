@@ -2,4 +2,5 @@
 
 from mailbag.cli import main
 
-main()
+if __name__ == "__main__":  # parse workers are spawned and import this module too
+    main()

@@ -6,38 +6,21 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
 from crm import cases, listings, migrate, quarantine
 from crm import constituents as constituent_service
 from crm.db import Database
-from crm.errors import MailbagError
 from crm.settings import Settings
 from inbox.files import count_messages
 from inbox.importer import import_path
 from inbox.retry import retry
 from mailbag import demo, wiring
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def friendly_errors(command: F) -> F:
-    """Our own errors become `mailbag: error: ...` and exit status 2, never a traceback."""
-
-    @wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except MailbagError as error:
-            click.echo(f"mailbag: error: {error}", err=True)
-            sys.exit(2)
-
-    return wrapper  # type: ignore[return-value]
+from mailbag.cli_letters import directory, letters, outbox, send
+from mailbag.cli_support import friendly_errors
+from mailbag.cli_tags import tags
 
 
 @click.group()
@@ -48,6 +31,8 @@ def main(verbose: bool) -> None:
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # mail-parser logs raw header text (personal data) even at error level; we record our own
+    logging.getLogger("mailparser").setLevel(logging.CRITICAL)
 
 
 @main.group()
@@ -184,3 +169,7 @@ def constituents_merge(keep: int, other: int) -> None:
     with app.database.session() as session:
         kept = constituent_service.merge(session, keep, other)
         click.echo(f"merged constituent {other} into {kept.id} ({kept.name})")
+
+
+for _group in (letters, send, outbox, directory, tags):
+    main.add_command(_group)

@@ -14,13 +14,18 @@ from inbox.importer import import_path
 from inbox.pipeline import Pipeline
 
 DEMO_OFFICE_ADDRESS = "casework@office.example.org.uk"
+DEMO_THIRD_PARTIES = ("homes.example.org.uk", "energy.example.co.uk")
 
 
 def demo_settings(settings: Settings) -> Settings:
-    """The sample office's own address unless the environment names one."""
+    """The sample office's own address and partner bodies, unless the environment names them."""
     if settings.office_addresses:
         return settings
-    return dataclasses.replace(settings, office_addresses=frozenset({DEMO_OFFICE_ADDRESS}))
+    return dataclasses.replace(
+        settings,
+        office_addresses=frozenset({DEMO_OFFICE_ADDRESS}),
+        third_party_domains=(*settings.third_party_domains, *DEMO_THIRD_PARTIES),
+    )
 
 
 def sample_mail() -> Path:

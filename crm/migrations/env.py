@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import crm.schema  # noqa: F401 - registers every table
 from crm.models import Base
 
 connection = context.config.attributes["connection"]

@@ -1,6 +1,6 @@
 """initial schema
 
-Revision ID: 5d922722c4f8
+Revision ID: 0001
 Revises: 
 Create Date: 2026-11-24 00:33:13.181491
 """

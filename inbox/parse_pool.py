@@ -1,0 +1,95 @@
+"""Parse the next batch in another process while this one writes the current batch.
+
+Parsing is pure CPU and the database work is mostly waiting and Python overhead, so on a
+machine with two or more cores the two overlap; a small batch is parsed in-process instead.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TypeVar
+
+from inbox.message import ParsedMessage
+from inbox.parse import parse
+
+MIN_BATCH_FOR_POOL = 20
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ParseFailure:
+    """Why a message could not be parsed, carried back to the pipeline for the quarantine."""
+
+    error_type: str
+    message: str
+
+
+Parsed = ParsedMessage | ParseFailure
+
+
+class ParseError(Exception):
+    """Raised by the parse step for a message whose parsing failed in the pool."""
+
+
+def parse_or_failure(raw: bytes, max_attachment_bytes: int) -> Parsed:
+    """The parser's result, or its error as data (exceptions do not cross processes well)."""
+    try:
+        return parse(raw, max_attachment_bytes=max_attachment_bytes)
+    except Exception as error:  # any parser failure becomes a quarantine entry, never a crash
+        return ParseFailure(type(error).__name__, str(error))
+
+
+class ParsePool:
+    """One worker process (when there is a spare core) that parses batches ahead of time."""
+
+    def __init__(self, max_attachment_bytes: int, workers: int | None = None) -> None:
+        self.max_attachment_bytes = max_attachment_bytes
+        spare = (os.cpu_count() or 1) - 1
+        self.workers = spare if workers is None else workers
+        self._executor: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> ParsePool:
+        if self.workers > 0:
+            # spawn, not fork: a forked child would inherit the parent's database sockets and,
+            # if the parent were killed, keep its transaction (and row locks) alive.
+            context = multiprocessing.get_context("spawn")
+            self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(cancel_futures=True)
+
+    def submit(self, raws: Sequence[bytes]) -> Future[list[Parsed]] | None:
+        """Start parsing a batch in the background; None when it is better done in-process."""
+        if self._executor is None or len(raws) < MIN_BATCH_FOR_POOL:
+            return None
+        return self._executor.submit(_parse_all, list(raws), self.max_attachment_bytes)
+
+
+def _parse_all(raws: list[bytes], max_attachment_bytes: int) -> list[Parsed]:
+    return [parse_or_failure(raw, max_attachment_bytes) for raw in raws]
+
+
+def ahead(
+    pool: ParsePool, batches: Iterator[list[tuple[bytes, T]]]
+) -> Iterator[tuple[list[tuple[bytes, T]], list[Parsed] | None]]:
+    """Yield each batch with its parse results, the next batch already parsing meanwhile."""
+    pending: tuple[list[tuple[bytes, T]], Future[list[Parsed]] | None] | None = None
+    for batch in batches:
+        future = pool.submit([raw for raw, _ in batch])
+        if pending is not None:
+            yield pending[0], pending[1].result() if pending[1] else None
+        pending = (batch, future)
+    if pending is not None:
+        yield pending[0], pending[1].result() if pending[1] else None

@@ -1,0 +1,130 @@
+"""The command line: stable names, one clear line for every mistake, the demo end to end."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mailbag.cli import main
+
+
+def run(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The real `python -m mailbag`, as an operator would run it."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MAILBAG_")}
+    return subprocess.run(
+        [sys.executable, "-m", "mailbag", *args],
+        env={**clean, **(env or {})},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("MAILBAG_IMAP_PORT", "imap"),
+        ("MAILBAG_IMAP_SSL", "maybe"),
+        ("MAILBAG_DATABASE_URL", "mysql://nope"),
+        ("MAILBAG_OFFICE_ADDRESSES", "not-an-address"),
+        ("MAILBAG_CASE_PREFIX", "MB-2026"),
+    ],
+)
+def test_a_wrong_setting_is_one_line_naming_the_variable(variable, value, tmp_path):
+    result = CliRunner().invoke(
+        main, ["db", "upgrade"], env={variable: value, "MAILBAG_DATA_DIR": str(tmp_path)}
+    )
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"mailbag: error: {variable}")
+    assert "Traceback" not in result.output
+
+
+def test_ingest_without_an_imap_host_names_the_variable(tmp_path):
+    env = {"MAILBAG_DATA_DIR": str(tmp_path)}
+    assert run("db", "upgrade", env=env).returncode == 0
+    result = run("ingest", "--once", env=env)
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        == "mailbag: error: MAILBAG_IMAP_HOST is not set: it is needed for this"
+    )
+
+
+def test_commands_refuse_an_old_schema_with_the_fix(tmp_path):
+    result = run("cases", env={"MAILBAG_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 2
+    assert "run `mailbag db upgrade`" in result.stderr
+
+
+def test_unreachable_postgres_is_one_line(tmp_path):
+    result = run("cases", env={"MAILBAG_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"})
+    assert result.returncode == 2
+    assert result.stderr.startswith("mailbag: error: cannot reach the database")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_wrong_imap_password_is_one_line(dovecot, imap_account, tmp_path):
+    env = {
+        "MAILBAG_DATA_DIR": str(tmp_path),
+        "MAILBAG_IMAP_HOST": imap_account.host,
+        "MAILBAG_IMAP_PORT": str(imap_account.port),
+        "MAILBAG_IMAP_USER": imap_account.user,
+        "MAILBAG_IMAP_PASSWORD": "not-the-password",
+        "MAILBAG_IMAP_SSL": "off",
+    }
+    assert run("db", "upgrade", env=env).returncode == 0
+    result = run("ingest", "--once", env=env)
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "not-the-password" not in result.stderr
+    assert "sign-in" in result.stderr.lower() or "refused" in result.stderr.lower()
+
+
+def test_import_then_quarantine_list_and_retry(tmp_path):
+    env = {
+        "MAILBAG_DATA_DIR": str(tmp_path / "data"),
+        "MAILBAG_OFFICE_ADDRESSES": "casework@office.example.org.uk",
+    }
+    mail = tmp_path / "mail"
+    mail.mkdir()
+    (mail / "good.eml").write_bytes(
+        b"From: Ann <ann@example.com>\r\nTo: casework@office.example.org.uk\r\n"
+        b"Subject: Noise from the pub\r\nMessage-ID: <cli1@example.com>\r\n\r\n"
+        b"It is loud every night.\r\n"
+    )
+    (mail / "empty.eml").write_bytes(b"")
+    assert run("db", "upgrade", env=env).returncode == 0
+    imported = run("import", str(mail), env=env)
+    assert imported.returncode == 0, imported.stderr
+    assert "2 messages: 1 new, 0 already held, 1 quarantined" in imported.stdout
+    again = run("import", str(mail), env=env)
+    assert "2 messages: 0 new, 1 already held, 1 quarantined" in again.stdout
+    listed = run("quarantine", "list", env=env)
+    assert "empty.eml" in listed.stdout and "1 in quarantine" in listed.stdout
+    retried = run("quarantine", "retry", env=env)
+    assert "1 quarantined" in retried.stdout
+    cases = run("cases", env=env)
+    assert "Noise from the pub" in cases.stdout and "Ann" in cases.stdout
+
+
+def test_demo_runs_embedded_and_twice_is_harmless(tmp_path):
+    first = run("demo", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert (tmp_path / "mailbag-data" / "mailbag.sqlite3").exists()
+    assert "0 quarantined" in first.stdout or "quarantined" in first.stdout
+    second = run("demo", cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert " 0 new" in second.stdout
+    case_count = [line for line in first.stdout.splitlines() if " cases in " in line]
+    assert case_count and case_count == [
+        line for line in second.stdout.splitlines() if " cases in " in line
+    ]

@@ -1,0 +1,268 @@
+"""The pipeline from raw bytes to cases, on SQLite and PostgreSQL: outcomes, not calls."""
+
+from __future__ import annotations
+
+import itertools
+
+from sqlalchemy import func, select
+
+from crm import cases, constituents, listings, quarantine
+from crm.db import Database
+from crm.models import Case, Constituent, Message, MessageSource, TimelineEntry
+from inbox.message import Source
+from inbox.pipeline import Outcome, Pipeline
+from inbox.retry import retry
+from tests.support.mail import make_message
+
+_uids = itertools.count(1)
+OFFICE = "casework@office.example.org.uk"
+
+SIGNED = (
+    "Dear Jane,\n\nThe landlord has not fixed the damp in six months.\n\n"
+    "Kind regards,\nMary Jones\n12 Acacia Avenue\nExampletown\nEX1 2AB\n07700 900123\n"
+)
+
+
+def feed(database: Database, pipeline: Pipeline, raw: bytes, folder: str = "INBOX") -> Outcome:
+    with database.session() as session:
+        return pipeline.process(session, raw, Source(folder, uidvalidity=7, uid=next(_uids)))
+
+
+def count(database: Database, model: type) -> int:
+    with database.session() as session:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def case_of(database: Database, message_id: str) -> Case | None:
+    with database.session() as session:
+        message = session.scalar(select(Message).where(Message.message_id == message_id))
+        assert message is not None, f"message {message_id} was not stored"
+        return session.get(Case, message.case_id) if message.case_id else None
+
+
+def test_new_constituent_mail_opens_a_case_with_contact_details(database, pipeline):
+    # Given a first email from a constituent with a signature
+    feed(database, pipeline, make_message(message_id="<m1@example.com>", body=SIGNED))
+    # Then one case, one constituent with the signature's details, one timeline entry
+    case = case_of(database, "m1@example.com")
+    assert case is not None and case.reference.startswith("MB-2026-")
+    with database.session() as session:
+        person = constituents.find_by_email(session, "Mary.Jones@example.com")
+        assert person is not None
+        assert (person.name, person.postcode) == ("Mary Jones", "EX1 2AB")
+        assert "12 Acacia Avenue" in person.address
+        entries = cases.timeline(session, case.id)
+    assert [e.kind for e in entries] == ["email_in"]
+
+
+def test_reply_threads_by_in_reply_to_and_references(database, pipeline):
+    feed(database, pipeline, make_message(message_id="<a1@example.com>"))
+    office_reply = make_message(
+        sender=f"Sam Patel <{OFFICE}>",
+        to="mary.jones@example.com",
+        subject="Re: Damp and mould in my flat",
+        message_id="<o1@office.example.org.uk>",
+        in_reply_to="<a1@example.com>",
+    )
+    feed(database, pipeline, office_reply, folder="Sent")
+    reply = make_message(
+        subject="RE: Re: Damp and mould in my flat",
+        message_id="<a2@example.com>",
+        references="<a1@example.com> <o1@office.example.org.uk>",
+    )
+    feed(database, pipeline, reply)
+    first, second, third = (
+        case_of(database, m)
+        for m in ("a1@example.com", "o1@office.example.org.uk", "a2@example.com")
+    )
+    assert first is not None and first.id == second.id == third.id
+    with database.session() as session:
+        kinds = [e.kind for e in reversed(cases.timeline(session, first.id))]
+    assert kinds == ["email_in", "email_out", "email_in"]
+    assert count(database, Case) == 1
+
+
+def test_reference_token_in_subject_wins_over_everything(database, pipeline):
+    feed(database, pipeline, make_message(message_id="<b1@example.com>", subject="Bins"))
+    target = case_of(database, "b1@example.com")
+    assert target is not None
+    other = make_message(
+        sender="Someone Else <else@example.net>",
+        subject=f"Fwd: about [{target.reference}] please",
+        message_id="<b2@example.net>",
+    )
+    feed(database, pipeline, other)
+    assert case_of(database, "b2@example.net").id == target.id
+
+
+def test_same_sender_same_subject_without_headers_joins_open_case(database, pipeline):
+    feed(
+        database,
+        pipeline,
+        make_message(message_id="<c1@example.com>", subject="Pothole on Mill Lane"),
+    )
+    feed(
+        database,
+        pipeline,
+        make_message(message_id="<c2@example.com>", subject="Re: Pothole on Mill Lane"),
+    )
+    feed(
+        database,
+        pipeline,
+        make_message(message_id="<c3@example.com>", subject="School place for my son"),
+    )
+    assert case_of(database, "c1@example.com").id == case_of(database, "c2@example.com").id
+    assert case_of(database, "c3@example.com").id != case_of(database, "c1@example.com").id
+
+
+def test_auto_reply_is_attached_to_its_case_or_kept_as_not_casework(database, pipeline):
+    feed(database, pipeline, make_message(message_id="<d1@example.com>"))
+    ooo = make_message(
+        sender="DWP MP Team <mp.team@dwp.gov.uk>",
+        subject="Automatic reply: Damp and mould in my flat",
+        message_id="<ooo1@dwp.gov.uk>",
+        in_reply_to="<d1@example.com>",
+        headers={"Auto-Submitted": "auto-replied"},
+    )
+    stray = make_message(
+        sender="Bob <bob@example.org>",
+        subject="Out of Office: back Monday",
+        message_id="<ooo2@example.org>",
+        headers={"X-Autoreply": "yes"},
+    )
+    feed(database, pipeline, ooo)
+    feed(database, pipeline, stray)
+    assert case_of(database, "ooo1@dwp.gov.uk").id == case_of(database, "d1@example.com").id
+    assert case_of(database, "ooo2@example.org") is None
+    assert count(database, Case) == 1
+    with database.session() as session:
+        listed = [m.message_id for m in listings.not_casework(session)]
+        message = session.scalar(select(Message).where(Message.message_id == "ooo1@dwp.gov.uk"))
+        assert message.kind == "auto_reply" and message.kind_reasons
+    assert listed == ["ooo2@example.org"]
+
+
+def test_the_same_message_twice_changes_nothing_but_its_sources(database, pipeline):
+    raw = make_message(message_id="<e1@example.com>")
+    assert feed(database, pipeline, raw).status == "stored"
+    before = (count(database, Case), count(database, Message), count(database, TimelineEntry))
+    assert feed(database, pipeline, raw, folder="Sent").status == "duplicate"
+    assert feed(database, pipeline, raw).status == "duplicate"
+    after = (count(database, Case), count(database, Message), count(database, TimelineEntry))
+    assert before == after == (1, 1, 1)
+    assert count(database, MessageSource) == 3
+
+
+def test_message_without_message_id_is_deduplicated_by_its_bytes(database, pipeline):
+    raw = make_message(message_id=None)
+    assert feed(database, pipeline, raw).status == "stored"
+    assert feed(database, pipeline, raw).status == "duplicate"
+    assert count(database, Message) == 1
+
+
+def test_outgoing_mail_to_a_new_person_opens_their_case(database, pipeline):
+    sent = make_message(
+        sender=f"Alex Morgan <{OFFICE}>",
+        to="Priya Shah <priya@example.org>",
+        subject="Your visit to the surgery",
+        message_id="<o2@office.example.org.uk>",
+    )
+    feed(database, pipeline, sent, folder="Sent")
+    case = case_of(database, "o2@office.example.org.uk")
+    assert case is not None
+    with database.session() as session:
+        person = session.get(Constituent, case.constituent_id)
+        assert person.name == "Priya Shah"
+        message = session.scalar(
+            select(Message).where(Message.message_id == "o2@office.example.org.uk")
+        )
+        assert message.direction == "out" and message.kind == "outgoing"
+
+
+def test_unthreaded_third_party_mail_opens_no_case(database, pipeline):
+    letter = make_message(
+        sender="HMRC <mp.correspondence@hmrc.gov.uk>",
+        subject="Your enquiry",
+        message_id="<h1@hmrc.gov.uk>",
+    )
+    feed(database, pipeline, letter)
+    assert case_of(database, "h1@hmrc.gov.uk") is None
+    assert count(database, Case) == 0
+
+
+def test_unreadable_bytes_go_to_quarantine_and_can_be_retried(database, pipeline):
+    outcome = feed(database, pipeline, b"")
+    assert outcome.status == "quarantined" and outcome.failure.step == "parse"
+    with database.session() as session:
+        (entry,) = quarantine.pending(session)
+        assert entry.step == "parse" and entry.error
+    counts = retry(database, pipeline)
+    assert counts.quarantined == 1
+    with database.session() as session:
+        (entry,) = quarantine.pending(session)
+        assert entry.attempts == 2
+    assert count(database, Message) == 0
+
+
+def test_a_bad_message_does_not_block_the_next(database, pipeline):
+    from inbox.batches import run_batch
+
+    good = make_message(message_id="<f1@example.com>")
+    items = [(b"", Source("INBOX", 1, 1)), (good, Source("INBOX", 1, 2))]
+    counts = run_batch(database, pipeline, items)
+    assert (counts.quarantined, counts.stored) == (1, 1)
+    assert case_of(database, "f1@example.com") is not None
+
+
+def test_writing_to_a_closed_case_reopens_it(database, pipeline):
+    feed(database, pipeline, make_message(message_id="<g1@example.com>"))
+    with database.session() as session:
+        case = session.scalar(select(Case))
+        cases.set_status(session, case, cases.CLOSED, "closed: resolved")
+    reply = make_message(message_id="<g2@example.com>", in_reply_to="<g1@example.com>")
+    feed(database, pipeline, reply)
+    with database.session() as session:
+        case = session.scalar(select(Case))
+        assert case.status == "open"
+        kinds = [e.kind for e in cases.timeline(session, case.id)]
+    assert kinds.count("status") == 2
+
+
+def test_references_are_sequential_per_year_and_unique(database, pipeline):
+    for n in range(5):
+        feed(
+            database, pipeline, make_message(message_id=f"<r{n}@example.com>", subject=f"Topic {n}")
+        )
+    with database.session() as session:
+        refs = sorted(session.scalars(select(Case.reference)))
+    assert refs == [f"MB-2026-{n:06d}" for n in range(1, 6)]
+
+
+def test_merged_constituent_keeps_every_case(database, pipeline):
+    feed(database, pipeline, make_message(message_id="<k1@example.com>", subject="Housing"))
+    feed(
+        database,
+        pipeline,
+        make_message(
+            sender="Mary Jones <mary@work.example.net>",
+            message_id="<k2@example.net>",
+            subject="Parking",
+        ),
+    )
+    with database.session() as session:
+        keep = constituents.find_by_email(session, "mary.jones@example.com")
+        other = constituents.find_by_email(session, "mary@work.example.net")
+        constituents.merge(session, keep.id, other.id)
+    with database.session() as session:
+        assert constituents.find_by_email(session, "mary@work.example.net").id == keep.id
+        owners = set(session.scalars(select(Case.constituent_id)))
+    assert owners == {keep.id}
+    # and new mail from the second address joins the surviving person
+    feed(
+        database,
+        pipeline,
+        make_message(
+            sender="mary@work.example.net", message_id="<k3@example.net>", subject="Re: Parking"
+        ),
+    )
+    assert case_of(database, "k3@example.net").constituent_id == keep.id
