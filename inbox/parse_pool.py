@@ -6,16 +6,20 @@ machine with two or more cores the two overlap; a small batch is parsed in-proce
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TypeVar
 
 from inbox.message import ParsedMessage
 from inbox.parse import parse
+
+log = logging.getLogger(__name__)
 
 MIN_BATCH_FOR_POOL = 20
 T = TypeVar("T")
@@ -70,6 +74,18 @@ class ParsePool:
         if self._executor is not None:
             self._executor.shutdown(cancel_futures=True)
 
+    def result(self, future: Future[list[Parsed]] | None) -> list[Parsed] | None:
+        """The batch's results; None (parse in-process) if the worker could not start or died."""
+        if future is None:
+            return None
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            log.warning("parse worker unavailable: parsing in-process from now on")
+            self.__exit__(None, None, None)
+            self._executor = None
+            return None
+
     def submit(self, raws: Sequence[bytes]) -> Future[list[Parsed]] | None:
         """Start parsing a batch in the background; None when it is better done in-process."""
         if self._executor is None or len(raws) < MIN_BATCH_FOR_POOL:
@@ -89,7 +105,7 @@ def ahead(
     for batch in batches:
         future = pool.submit([raw for raw, _ in batch])
         if pending is not None:
-            yield pending[0], pending[1].result() if pending[1] else None
+            yield pending[0], pool.result(pending[1])
         pending = (batch, future)
     if pending is not None:
-        yield pending[0], pending[1].result() if pending[1] else None
+        yield pending[0], pool.result(pending[1])
