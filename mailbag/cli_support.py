@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from crm.errors import MailbagError
+from tagging.errors import TaggingError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -21,7 +22,7 @@ def friendly_errors(command: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except MailbagError as error:
+        except (MailbagError, TaggingError) as error:
             click.echo(f"mailbag: error: {error}", err=True)
             sys.exit(2)
 
