@@ -1,0 +1,99 @@
+"""Who may see which case: one SQL condition used by lists, search, the API, exports and pages.
+
+Sensitivity decides. A safeguarding or special-category case is seen by office managers and
+by the caseworker it is assigned to (not by every caseworker: such cases are triaged and
+assigned by an office manager). Councillors see the cases they raised (mail from their own
+address) or whose constituent lives in their wards, never a restricted case unless it is
+assigned to them. Other staff see every other case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select, true
+from sqlalchemy.orm import Session
+
+from crm.models import Case, Constituent, Message
+from crm.tags.models import CaseTag, TagValue
+from crm.users.models import CASEWORKER, COUNCILLOR, OFFICE_MANAGER, User
+from tagging.axes import SAFEGUARDING, SPECIAL_CATEGORY, Axis
+
+RESTRICTED = (SAFEGUARDING, SPECIAL_CATEGORY)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The person asking, reduced to what access decisions need."""
+
+    user_id: int
+    email: str
+    role: str
+    wards: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, user: User) -> Viewer:
+        return cls(user.id, user.email, user.role, tuple(user.wards or ()))
+
+
+def is_restricted() -> ColumnElement[bool]:
+    """The case's sensitivity is safeguarding or special category."""
+    return exists(
+        select(CaseTag.id)
+        .join(TagValue, TagValue.id == CaseTag.tag_id)
+        .where(
+            CaseTag.case_id == Case.id,
+            CaseTag.slot == Axis.SENSITIVITY,
+            func.lower(TagValue.name).in_(RESTRICTED),
+        )
+    )
+
+
+def in_wards(wards: tuple[str, ...]) -> ColumnElement[bool]:
+    """The case's constituent has a postcode in one of these districts, sectors or areas."""
+    if not wards:
+        return false()
+    return exists(
+        select(Constituent.id).where(
+            Constituent.id == Case.constituent_id, or_(*map(_postcode_in, wards))
+        )
+    )
+
+
+def visible_cases(viewer: Viewer) -> ColumnElement[bool]:
+    """The WHERE condition on `Case` that every listing and lookup applies."""
+    if viewer.role == OFFICE_MANAGER:
+        return true()
+    assigned = Case.owner_id == viewer.user_id
+    if viewer.role == CASEWORKER:
+        return or_(assigned, not_(is_restricted()))
+    if viewer.role == COUNCILLOR:
+        raised = exists(
+            select(Message.id).where(
+                Message.case_id == Case.id, Message.from_address == viewer.email.lower()
+            )
+        )
+        mine = or_(raised, in_wards(viewer.wards))
+        return or_(assigned, and_(mine, not_(is_restricted())))
+    return false()
+
+
+def can_see(session: Session, viewer: Viewer, case_id: int) -> bool:
+    """The same rule as the lists, asked of one case."""
+    found = session.scalar(select(Case.id).where(Case.id == case_id, visible_cases(viewer)))
+    return found is not None
+
+
+def restricted(session: Session, case_id: int) -> bool:
+    """True for a safeguarding or special-category case: views of it are audited."""
+    return session.scalar(select(Case.id).where(Case.id == case_id, is_restricted())) is not None
+
+
+def _postcode_in(area: str) -> ColumnElement[bool]:
+    postcode = func.upper(Constituent.postcode)
+    if " " in area or any(ch.isdigit() for ch in area[-1:]):
+        if " " in area:  # a sector "EX4 6" or a full postcode
+            return postcode.like(f"{area}%")
+        return or_(postcode == area, postcode.like(f"{area} %"))  # a district "EX4"
+    # an area "EX": letters then a digit, so "E" does not take in "EX4"
+    return or_(*(postcode.like(f"{area}{digit}%") for digit in "0123456789"))

@@ -1,0 +1,94 @@
+"""Notes on a case: staff notes (pinned ones shown on top) and councillors' requests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
+
+from crm.errors import MailbagError, NotFound
+from crm.models import Base, Case, TimelineEntry
+from crm.types import utcnow
+from crm.users.models import User
+
+NOTE, REQUEST = "note", "request"
+MAX_NOTE = 20_000
+
+
+class NoteError(MailbagError):
+    """A note cannot be added as asked (empty, too long)."""
+
+
+class CaseNote(Base):
+    """A note written on a case by a person; a councillor's note is a request to the office."""
+
+    __tablename__ = "case_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(10), default=NOTE)
+    body: Mapped[str] = mapped_column(Text)
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[User | None] = relationship()
+
+    __table_args__ = (Index("ix_case_notes_case_pinned", "case_id", "pinned"),)
+
+
+def add_note(
+    session: Session, case: Case, author: User, body: str, *, pinned: bool = False
+) -> CaseNote:
+    """A note (or a councillor's request) with its line on the timeline."""
+    text = body.strip()
+    if not text:
+        raise NoteError("the note is empty")
+    if len(text) > MAX_NOTE:
+        raise NoteError(f"the note is longer than {MAX_NOTE} characters")
+    kind = NOTE if author.is_staff else REQUEST
+    now = utcnow()
+    note = CaseNote(
+        case_id=case.id,
+        author_id=author.id,
+        kind=kind,
+        body=text,
+        pinned=pinned and author.is_staff,
+        created_at=now,
+    )
+    session.add(note)
+    who = author.label
+    summary = f"{'Request' if kind == REQUEST else 'Note'} from {who}: {text}"
+    session.add(TimelineEntry(case_id=case.id, kind=kind, occurred_at=now, summary=summary[:500]))
+    return note
+
+
+def set_pinned(session: Session, case: Case, note_id: int, pinned: bool) -> CaseNote:
+    note = session.get(CaseNote, note_id)
+    if note is None or note.case_id != case.id:
+        raise NotFound(f"no note {note_id} on {case.reference}")
+    note.pinned = pinned
+    return note
+
+
+def pinned_notes(session: Session, case_id: int) -> list[CaseNote]:
+    return list(
+        session.scalars(
+            select(CaseNote)
+            .where(CaseNote.case_id == case_id, CaseNote.pinned.is_(True))
+            .options(selectinload(CaseNote.author))
+            .order_by(CaseNote.created_at.desc())
+        )
+    )
+
+
+def all_notes(session: Session, case_id: int) -> list[CaseNote]:
+    return list(
+        session.scalars(
+            select(CaseNote)
+            .where(CaseNote.case_id == case_id)
+            .options(selectinload(CaseNote.author))
+            .order_by(CaseNote.id.desc())
+        )
+    )

@@ -1,0 +1,1 @@
+"""Staff and councillors who sign in to the web view."""

@@ -1,0 +1,142 @@
+"""Users: created with an argon2 hash, verified in constant time, sign-ins rate-limited."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from crm import audit
+from crm.errors import MailbagError
+from crm.types import utcnow
+from crm.users.models import COUNCILLOR, ROLES, LoginAttempt, User
+from tagging.postcodes import normalise_areas
+
+HASHER = PasswordHasher()
+# Verified against when the address is unknown, so a wrong address costs as long as a wrong
+# password and the timing does not tell which accounts exist.
+_DUMMY_HASH = HASHER.hash("not a password anyone has")
+MIN_PASSWORD = 10
+WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_ACCOUNT = 5
+MAX_FAILURES_PER_REMOTE = 30
+
+
+class UserError(MailbagError):
+    """A user cannot be created or changed as asked."""
+
+
+class TooManyAttempts(MailbagError):
+    """Too many failed sign-ins lately for this account or from this address."""
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """The outcome of a sign-in attempt: the user, or None with nothing said about why."""
+
+    user: User | None
+
+
+def create_user(
+    session: Session,
+    email: str,
+    password: str,
+    *,
+    role: str,
+    name: str = "",
+    wards: Sequence[str] = (),
+    who: str = "command line",
+) -> User:
+    """A new user; councillors need wards (postcode districts or sectors) to see anything."""
+    email = email.strip().lower()
+    if "@" not in email:
+        raise UserError(f"expected an email address, got {email!r}")
+    if role not in ROLES:
+        raise UserError(f"unknown role {role!r} (expected one of {', '.join(ROLES)})")
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"the password must be at least {MIN_PASSWORD} characters")
+    try:
+        areas = list(normalise_areas(wards))
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    if role != COUNCILLOR and areas:
+        raise UserError("only councillors have wards")
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise UserError(f"there is already a user {email}")
+    user = User(email=email, name=name.strip()[:200], role=role, wards=areas)
+    user.password_hash = HASHER.hash(password)
+    session.add(user)
+    session.flush()
+    audit.record(session, "user_created", who=who, detail=f"user {user.id} as {role}")
+    return user
+
+
+def rate_limited(session: Session, email: str, remote: str, now: datetime | None = None) -> bool:
+    """True when this account or this address failed too often in the last few minutes."""
+    since = (now or utcnow()) - WINDOW
+    failures = select(func.count(LoginAttempt.id)).where(
+        LoginAttempt.at >= since, LoginAttempt.succeeded.is_(False)
+    )
+    by_account = session.scalar(failures.where(LoginAttempt.email == email.strip().lower()))
+    by_remote = session.scalar(failures.where(LoginAttempt.remote == remote[:64]))
+    return (by_account or 0) >= MAX_FAILURES_PER_ACCOUNT or (
+        by_remote or 0
+    ) >= MAX_FAILURES_PER_REMOTE
+
+
+def sign_in(session: Session, email: str, password: str, remote: str) -> SignIn:
+    """Check the password (rehashing an old hash), record the attempt, audit the outcome."""
+    email = email.strip().lower()[:320]
+    if rate_limited(session, email, remote):
+        raise TooManyAttempts("too many failed sign-ins: wait a few minutes and try again")
+    user = session.scalar(select(User).where(User.email == email))
+    ok = _verify(user.password_hash if user else _DUMMY_HASH, password)
+    ok = ok and user is not None and user.active
+    if ok and user is not None and HASHER.check_needs_rehash(user.password_hash):
+        user.password_hash = HASHER.hash(password)
+    session.add(
+        LoginAttempt(
+            email=email, remote=remote[:64], succeeded=ok, user_id=user.id if user else None
+        )
+    )
+    action = "sign_in" if ok else "sign_in_failed"
+    audit.record(session, action, who=email, detail=f"from {remote[:64]}")
+    return SignIn(user if ok else None)
+
+
+def sign_out(session: Session, user_id: int) -> None:
+    """End every session of the user: signed cookies cannot be revoked one by one."""
+    user = session.get(User, user_id)
+    if user is not None:
+        user.session_epoch += 1
+        audit.record(session, "sign_out", who=user.email)
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"the password must be at least {MIN_PASSWORD} characters")
+    user.password_hash = HASHER.hash(password)
+    user.session_epoch += 1
+
+
+def staff(session: Session) -> list[User]:
+    """People a case can be assigned to."""
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.role != COUNCILLOR, User.active.is_(True))
+            .order_by(User.name, User.email)
+        )
+    )
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return HASHER.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False

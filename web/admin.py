@@ -1,0 +1,61 @@
+"""Staff pages beside the cases: not-casework mail, the quarantine, the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from litestar import Router, get, post
+from litestar.response import Redirect, Template
+
+from crm import audit, listings, quarantine
+from web.current import managers_only, staff_only
+from web.pages import AnyRequest, Form, back, flash, page, services
+
+# Given by the composition root: runs quarantined messages through the pipeline again and
+# says what happened in one line. The web layer does not know the pipeline.
+RetryQuarantine = Callable[[Sequence[int] | None], str]
+
+
+@get("/not-casework", sync_to_thread=True)
+def not_casework(request: AnyRequest) -> Template:
+    with services(request).database.session() as session:
+        messages = listings.not_casework(session, limit=200)
+    return page(request, "not_casework.html", messages=messages)
+
+
+@get("/quarantine", sync_to_thread=True)
+def quarantine_list(request: AnyRequest) -> Template:
+    with services(request).database.session() as session:
+        entries = quarantine.pending(session)
+    can_retry = request.app.state.get("retry_quarantine") is not None
+    return page(request, "quarantine.html", entries=entries, can_retry=can_retry)
+
+
+@post("/quarantine/retry", sync_to_thread=True)
+def quarantine_retry(request: AnyRequest, data: Form) -> Redirect:
+    retry: RetryQuarantine | None = request.app.state.get("retry_quarantine")
+    if retry is None:
+        flash(
+            request,
+            "Retrying is not available in this process: use `mailbag quarantine retry`.",
+            "error",
+        )
+        return back("/admin/quarantine")
+    entry = data.get("id", "")
+    flash(request, retry([int(entry)] if entry.isdigit() else None))
+    return back("/admin/quarantine")
+
+
+@get("/audit", guards=[managers_only], sync_to_thread=True)
+def audit_log(request: AnyRequest, page_number: int = 1) -> Template:
+    offset = (max(1, page_number) - 1) * 200
+    with services(request).database.session() as session:
+        entries = audit.recent(session, limit=200, offset=offset)
+    return page(request, "audit.html", entries=entries, page_number=page_number)
+
+
+router = Router(
+    path="/admin",
+    guards=[staff_only],
+    route_handlers=[not_casework, quarantine_list, quarantine_retry, audit_log],
+)

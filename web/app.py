@@ -1,0 +1,127 @@
+"""The Litestar application: built by `create_app` from what the composition root hands in."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Litestar, MediaType, Request, Response, Router
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+from markupsafe import escape
+
+from crm.db import Database
+from crm.settings import Settings
+from web import admin, api, auth, cases, councillor
+from web.admin import RetryQuarantine
+from web.security import PUBLIC_PATHS, SessionUser, security_headers
+
+HERE = Path(__file__).parent
+SESSION_DAYS = 7
+
+
+def create_app(
+    settings: Settings,
+    database: Database,
+    *,
+    secret_key: str,
+    retry_quarantine: RetryQuarantine | None = None,
+    debug: bool = False,
+) -> Litestar:
+    """Pages, API and static files, with sessions, CSRF and security headers on everything."""
+    if len(secret_key) < 32:
+        raise ValueError("the web view needs a secret key of at least 32 characters")
+    secure = settings.base_url.startswith("https://")
+    session_config = CookieBackendConfig(
+        secret=_derive(secret_key, "session"),
+        key="mailbag_session",
+        max_age=SESSION_DAYS * 24 * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+    )
+    csrf = CSRFConfig(
+        secret=_derive(secret_key, "csrf").hex(),
+        cookie_name="mailbag_csrf",
+        cookie_secure=secure,
+        cookie_httponly=True,
+        cookie_samesite="lax",
+    )
+    pages = Router(
+        path="/",
+        include_in_schema=False,
+        route_handlers=[
+            auth.sign_in_page,
+            auth.sign_in,
+            auth.sign_out,
+            cases.router,
+            councillor.councillor_cases,
+            admin.router,
+            create_static_files_router(path="/static", directories=[HERE / "static"]),
+        ],
+    )
+    return Litestar(
+        route_handlers=[pages, api.router],
+        before_send=[security_headers],
+        middleware=[
+            session_config.middleware,
+            DefineMiddleware(SessionUser, exclude=PUBLIC_PATHS),
+        ],
+        csrf_config=csrf,
+        template_config=TemplateConfig(
+            directory=HERE / "templates", engine=JinjaTemplateEngine, engine_callback=_filters
+        ),
+        openapi_config=OpenAPIConfig(
+            title="Mailbag",
+            version="1",
+            path="/api/schema",
+            render_plugins=[JsonRenderPlugin()],
+        ),
+        exception_handlers={HTTPException: _http_error},
+        state=State(
+            {"settings": settings, "database": database, "retry_quarantine": retry_quarantine}
+        ),
+        debug=debug,
+    )
+
+
+def _derive(secret_key: str, purpose: str) -> bytes:
+    """A separate 32-byte key per use from the one configured secret."""
+    return hashlib.sha256(f"mailbag {purpose}\0{secret_key}".encode()).digest()
+
+
+def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
+    """Pages send a signed-out person to sign in; the API answers with a status and JSON."""
+    api_call = request.url.path.startswith("/api/")
+    if isinstance(error, NotAuthorizedException):
+        if api_call:
+            return Response({"detail": "sign in first"}, status_code=401, media_type=MediaType.JSON)
+        return Redirect(f"/sign-in?next={quote(request.url.path)}", status_code=303)
+    status = error.status_code
+    detail = {403: "Not allowed.", 404: "Not found."}.get(status, str(error.detail)[:200])
+    if api_call:
+        return Response({"detail": detail}, status_code=status, media_type=MediaType.JSON)
+    body = (
+        '<!doctype html><meta charset="utf-8"><link rel="stylesheet" href="/static/app.css">'
+        f"<title>{status}</title><main><h1>{status}</h1><p>{escape(detail)}</p>"
+        '<p><a href="/">Back to the cases</a></p></main>'
+    )
+    return Response(body, status_code=status, media_type=MediaType.HTML)
+
+
+def _filters(engine: JinjaTemplateEngine) -> None:
+    env = engine.engine
+    env.filters["when"] = lambda d: d.strftime("%d %b %Y %H:%M") if d else ""
+    env.filters["day"] = lambda d: d.strftime("%a %d %b %Y") if d else ""
+    env.globals["axes"] = ["issue", "urgency", "sensitivity", "transferability"]

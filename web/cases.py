@@ -1,0 +1,292 @@
+"""The case list and the case page, with the caseworker's actions: thin routes over crm."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Router, get, post
+from litestar.exceptions import NotFoundException
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm import casework, notes
+from crm import constituents as constituent_service
+from crm.casefile import open_case_file
+from crm.caselist import SORTS, UNASSIGNED, CaseFilters, case_page
+from crm.errors import MailbagError, NotFound
+from crm.letters.preview import preview
+from crm.letters.templates import letters_for
+from crm.models import Case
+from crm.outgoing import directory
+from crm.outgoing.models import SENT
+from crm.outgoing.send import send_letter
+from crm.tags.models import TagValue
+from crm.tags.service import set_manual
+from crm.users.service import staff
+from tagging.axes import AXES, Axis
+from tagging.taxonomy import ACTIVE
+from web.current import Me, staff_only
+from web.email_html import sanitise
+from web.pages import AnyRequest, Form, back, flash, page, services
+
+PER_PAGE = 50
+
+
+def filters_from(query: Any) -> CaseFilters:
+    """The list's filters from the query string; unknown values are ignored, not errors."""
+    page_text = query.get("page", "1")
+    return CaseFilters(
+        status=query.get("status", "") if query.get("status") in ("open", "closed") else "",
+        tags={axis: query[axis.value] for axis in AXES if query.get(axis.value)},
+        owner=query.get("owner", ""),
+        ward=query.get("ward", "")[:10],
+        search=query.get("q", "")[:200],
+        sort=query.get("sort", "activity") if query.get("sort") in SORTS else "activity",
+        page=int(page_text) if page_text.isdigit() else 1,
+        per_page=PER_PAGE,
+    )
+
+
+@get("/", sync_to_thread=True)
+def case_list(request: AnyRequest) -> Template | Redirect:
+    if not request.user.is_staff:
+        return Redirect("/councillor", status_code=303)
+    filters = filters_from(request.query_params)
+    with services(request).database.session() as session:
+        listing = case_page(session, request.user.viewer, filters)
+        choices = tag_choices(session)
+        people = [(u.id, u.label) for u in staff(session)]
+    return page(
+        request,
+        "case_list.html",
+        listing=listing,
+        filters=filters,
+        choices=choices,
+        people=people,
+        unassigned=UNASSIGNED,
+        sorts=list(SORTS),
+        query=dict(request.query_params),
+    )
+
+
+@get("/cases/{reference:str}", sync_to_thread=True)
+def case_view(request: AnyRequest, reference: str, kind: str = "") -> Template:
+    settings = services(request).settings
+    me: Me = request.user
+    with services(request).database.session() as session:
+        try:
+            file = open_case_file(session, settings, me.viewer, reference, kind=kind[:30])
+        except NotFound:
+            raise NotFoundException("no such case") from None
+        bodies = {
+            e.id: sanitise(e.message.body_html) if e.message and e.message.body_html else None
+            for e in file.timeline
+        }
+        extra: dict[str, Any] = {}
+        if me.is_staff:
+            extra = {
+                "choices": tag_choices(session),
+                "people": [(u.id, u.label) for u in staff(session)],
+                "letters": letters_for(settings.templates_dir).list(),
+                "organisations": [o.name for o in directory.organisations(session)],
+            }
+    return page(request, "case.html", file=file, bodies=bodies, kind=kind, **extra)
+
+
+def tag_choices(session: Session) -> dict[str, list[str]]:
+    """The active values of each axis, in the office's order, for filters and the tag form."""
+    rows = session.execute(
+        select(TagValue.axis, TagValue.path)
+        .where(TagValue.status == ACTIVE)
+        .order_by(TagValue.axis, TagValue.position, TagValue.path)
+    ).all()
+    found: dict[str, list[str]] = {axis.value: [] for axis in AXES}
+    for axis, path in rows:
+        found[axis.value].append(path)
+    return found
+
+
+def _case(session: Session, me: Me, reference: str) -> Case:
+    """The case if this person may see it; 404 otherwise (the same answer as no case)."""
+    from crm.access import visible_cases
+
+    case = session.scalar(
+        select(Case).where(Case.reference == reference.upper(), visible_cases(me.viewer))
+    )
+    if case is None:
+        raise NotFoundException("no such case")
+    return case
+
+
+def _url(reference: str) -> str:
+    return f"/cases/{reference.upper()}"
+
+
+@post("/cases/{reference:str}/notes", sync_to_thread=True)
+def add_note(request: AnyRequest, reference: str, data: Form) -> Redirect:
+    """Staff add notes; a councillor's note is a request to the office."""
+    with services(request).database.session() as session:
+        case = _case(session, request.user, reference)
+        user = _user_row(session, request.user)
+        try:
+            notes.add_note(session, case, user, data.get("body", ""), pinned="pinned" in data)
+        except MailbagError as error:
+            flash(request, str(error), "error")
+            return back(_url(reference))
+    flash(request, "Request sent to the office." if not request.user.is_staff else "Note added.")
+    return back(_url(reference))
+
+
+@post("/cases/{reference:str}/notes/{note_id:int}/pin", guards=[staff_only], sync_to_thread=True)
+def pin_note(request: AnyRequest, reference: str, note_id: int, data: Form) -> Redirect:
+    return _act(
+        request, reference, lambda s, c: notes.set_pinned(s, c, note_id, data.get("pinned") == "1")
+    )
+
+
+@post("/cases/{reference:str}/assign", guards=[staff_only], sync_to_thread=True)
+def assign(request: AnyRequest, reference: str, data: Form) -> Redirect:
+    owner = data.get("owner", "")
+    owner_id = int(owner) if owner.isdigit() else None
+    return _act(
+        request,
+        reference,
+        lambda s, c: casework.assign(s, c, owner_id, who=_user_row(s, request.user)),
+        "Assigned.",
+    )
+
+
+@post("/cases/{reference:str}/status", guards=[staff_only], sync_to_thread=True)
+def change_status(request: AnyRequest, reference: str, data: Form) -> Redirect:
+    action, reason = data.get("action", ""), data.get("reason", "")
+
+    def run(session: Session, case: Case) -> None:
+        who = _user_row(session, request.user)
+        if action == "close":
+            casework.close(session, case, who=who, reason=reason)
+        elif action == "reopen":
+            casework.reopen(session, case, who=who, reason=reason)
+        else:
+            raise casework.CaseworkError("choose close or reopen")
+
+    return _act(request, reference, run, "Closed." if action == "close" else "Reopened.")
+
+
+@post("/cases/{reference:str}/tags", guards=[staff_only], sync_to_thread=True)
+def change_tag(request: AnyRequest, reference: str, data: Form) -> Redirect:
+    axis_text, value = data.get("axis", ""), data.get("value", "")
+
+    def run(session: Session, case: Case) -> None:
+        try:
+            axis = Axis(axis_text)
+        except ValueError:
+            raise casework.CaseworkError("choose an axis") from None
+        set_manual(
+            session,
+            case.reference,
+            axis,
+            value,
+            who=request.user.email,
+            reason=data.get("reason", ""),
+        )
+
+    return _act(request, reference, run, "Tag changed.")
+
+
+@post("/cases/{reference:str}/merge", guards=[staff_only], sync_to_thread=True)
+def merge(request: AnyRequest, reference: str, data: Form) -> Redirect:
+    other = data.get("other", "").strip().lstrip("#")
+
+    def run(session: Session, case: Case) -> None:
+        if case.constituent_id is None or not other.isdigit():
+            raise casework.CaseworkError("give the number of the other constituent's record")
+        constituent_service.merge(session, case.constituent_id, int(other))
+
+    return _act(request, reference, run, f"Constituent {other} merged into this one.")
+
+
+@post("/cases/{reference:str}/letters/preview", guards=[staff_only], sync_to_thread=True)
+def letter_preview(request: AnyRequest, reference: str, data: Form) -> Template | Redirect:
+    """See the letter exactly as it would go; sending is a second, deliberate step."""
+    settings = services(request).settings
+    template, to, note = data.get("template", ""), data.get("to", "").strip(), data.get("note", "")
+    with services(request).database.session() as session:
+        case = _case(session, request.user, reference)
+        try:
+            shown = preview(session, settings, template, case.reference, to=to or None, note=note)
+        except MailbagError as error:
+            flash(request, f"Cannot prepare that letter: {error}", "error")
+            return back(_url(reference))
+        view = {"to": shown.recipient.email, "subject": shown.subject, "text": shown.email.text}
+    return page(
+        request,
+        "letter_preview.html",
+        reference=case.reference,
+        shown=view,
+        title=shown.info.title,
+        form={"template": template, "to": to, "note": note},
+    )
+
+
+@post("/cases/{reference:str}/letters/send", guards=[staff_only], sync_to_thread=True)
+def letter_send(request: AnyRequest, reference: str, data: Form) -> Redirect:
+    app = services(request)
+    with app.database.session() as session:
+        case = _case(session, request.user, reference)
+        ref = case.reference
+    try:
+        delivery = send_letter(
+            app.database,
+            app.settings,
+            reference=ref,
+            template=data.get("template", ""),
+            to=data.get("to", "").strip() or None,
+            note=data.get("note", ""),
+        )
+    except MailbagError as error:
+        flash(request, f"Not sent: {error}", "error")
+        return back(_url(ref))
+    if delivery.status == SENT:
+        flash(request, "Sent.")
+    else:
+        flash(request, f"Not sent: {delivery.error} (kept in the outbox to retry)", "error")
+    return back(_url(ref))
+
+
+def _user_row(session: Session, me: Me) -> Any:
+    from crm.users.models import User
+
+    user = session.get(User, me.id)
+    assert user is not None
+    return user
+
+
+def _act(request: AnyRequest, reference: str, action: Any, done: str = "Saved.") -> Redirect:
+    """Run one action on a visible case in one transaction; our errors become a message."""
+    try:
+        with services(request).database.session() as session:
+            case = _case(session, request.user, reference)
+            action(session, case)
+    except MailbagError as error:
+        flash(request, str(error), "error")
+    else:
+        flash(request, done)
+    return back(_url(reference))
+
+
+router = Router(
+    path="/",
+    route_handlers=[
+        case_list,
+        case_view,
+        add_note,
+        pin_note,
+        assign,
+        change_status,
+        change_tag,
+        merge,
+        letter_preview,
+        letter_send,
+    ],
+)
