@@ -23,6 +23,7 @@ from crm.blobs import store_blob
 from crm.correspondence import NewMessage
 from crm.db import Database
 from crm.errors import NotFound
+from crm.followups import service as followups
 from crm.letters.errors import LetterError
 from crm.models import Case, TimelineEntry
 from crm.outgoing import smtp
@@ -252,6 +253,7 @@ def _record_sent(
         session, message, folder=OUTBOX_FOLDER, uidvalidity=None, uid=None, path=str(letter.id)
     )
     letter.status, letter.sent_at, letter.error, letter.message_pk = SENT, now, "", message.id
+    followups.on_letter_sent(session, settings, letter, message, now)  # wait for the reply
 
 
 def _record_failure(session: Session, letter_id: int, error: str, now: datetime) -> None:

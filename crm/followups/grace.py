@@ -1,0 +1,91 @@
+"""How long a third party has to reply: per case, per organisation, or the office default."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm.followups.models import GraceRule
+from crm.outgoing.models import Organisation
+from crm.settings import Settings
+from tagging.deadlines import add_working_days
+
+LONDON = ZoneInfo("Europe/London")
+
+
+@dataclass(frozen=True)
+class Grace:
+    """A number of days, counted as calendar or working days, and where it came from."""
+
+    days: int
+    working_days: bool
+    source: str
+
+    def unit(self) -> str:
+        return "working days" if self.working_days else "days"
+
+
+def grace_for(
+    session: Session, settings: Settings, case_id: int, organisation: Organisation | None
+) -> Grace:
+    """The case's own rule first, then the organisation's, then the office default."""
+    case_rule = session.scalar(select(GraceRule).where(GraceRule.case_id == case_id))
+    org_rule = (
+        session.scalar(select(GraceRule).where(GraceRule.organisation_id == organisation.id))
+        if organisation is not None
+        else None
+    )
+    days, source = settings.chase_grace_days, "the office default (MAILBAG_CHASE_GRACE_DAYS)"
+    if organisation is not None:
+        days, source = organisation.reply_standard_days, f"{organisation.name}'s reply standard"
+    if org_rule is not None and org_rule.days is not None:
+        days, source = org_rule.days, f"the rule for {organisation.name if organisation else ''}"
+    if case_rule is not None and case_rule.days is not None:
+        days, source = case_rule.days, "this case's own rule"
+    working = next(
+        (
+            rule.working_days
+            for rule in (case_rule, org_rule)
+            if rule is not None and rule.working_days is not None
+        ),
+        False,
+    )
+    return Grace(days, working, source)
+
+
+def add_days(start: datetime, days: int, working_days: bool) -> datetime:
+    """Calendar days exactly, or working days (English bank holidays) at the same UK time."""
+    if not working_days:
+        return start + timedelta(days=days)
+    local = start.astimezone(LONDON)
+    day = add_working_days(local.date(), days)
+    return datetime.combine(day, local.time().replace(tzinfo=None), LONDON).astimezone(UTC)
+
+
+def set_rule(
+    session: Session,
+    *,
+    case_id: int | None = None,
+    organisation_id: int | None = None,
+    days: int | None,
+    working_days: bool | None,
+    reason: str,
+    who: str,
+) -> GraceRule:
+    """Create or change the grace rule of one case or one organisation."""
+    column = GraceRule.case_id if case_id is not None else GraceRule.organisation_id
+    rule = session.scalar(select(GraceRule).where(column == (case_id or organisation_id)))
+    if rule is None:
+        rule = GraceRule(case_id=case_id, organisation_id=organisation_id)
+        session.add(rule)
+    if days is not None:
+        rule.days = days
+    if working_days is not None:
+        rule.working_days = working_days
+    rule.reason, rule.set_by = reason, who
+    session.flush()
+    return rule

@@ -1,0 +1,127 @@
+"""What a case is waiting for, and since when: for the case list, the case page, reviews."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm.followups.models import (
+    ACTIVE,
+    AWAITING_APPROVAL,
+    ESCALATED,
+    FAILED,
+    HELD,
+    UNKNOWN,
+    ChaseAttempt,
+    FollowUp,
+)
+from crm.letters.dates import uk_long_date
+from crm.models import Case
+from crm.outgoing.models import Organisation
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """One follow-up as people read it: who, since when, what happens next."""
+
+    follow_up_id: int
+    case_id: int
+    case_reference: str
+    party: str
+    status: str
+    since: datetime
+    due_at: datetime
+    chases_sent: int
+    held_for: str  # why a held follow-up waits for staff, else ""
+
+    def describe(self) -> str:
+        """One line for a case list: who, since when, and the next step."""
+        chased = {0: "", 1: " (chased once)"}.get(
+            self.chases_sent, f" (chased {self.chases_sent} times)"
+        )
+        text = f"reply from {self.party} since {uk_long_date(self.since)}{chased}"
+        if self.status == ESCALATED:
+            return text + "; escalated to the representative"
+        if self.held_for:
+            return f"{text}; {self.held_for}"
+        step = "escalation" if self.chases_sent >= 2 else "chase"
+        return f"{text}; {step} due {uk_long_date(self.due_at)}"
+
+
+_HELD_FOR = {
+    AWAITING_APPROVAL: "a chase is waiting for approval",
+    UNKNOWN: "a chase may or may not have gone: staff to check",
+    FAILED: "a chase could not be sent: staff to act",
+}
+
+
+def waiting_for(session: Session, case_ids: Sequence[int]) -> dict[int, list[Waiting]]:
+    """For each case in a list, what it is waiting for (only live follow-ups)."""
+    rows = _rows(session, [FollowUp.case_id.in_(list(case_ids)), FollowUp.status.in_(ACTIVE)])
+    found: dict[int, list[Waiting]] = {}
+    for row in rows:
+        found.setdefault(row.case_id, []).append(row)
+    return found
+
+
+def live(session: Session, limit: int = 200) -> list[Waiting]:
+    """Every live follow-up, soonest due first."""
+    return _rows(session, [FollowUp.status.in_(ACTIVE)], limit)
+
+
+def escalated(session: Session, limit: int = 200) -> list[Waiting]:
+    """Cases flagged for the representative after two unanswered chases (weekly review)."""
+    return _rows(session, [FollowUp.status == ESCALATED], limit)
+
+
+def to_approve(session: Session) -> list[tuple[ChaseAttempt, Waiting]]:
+    """The "chases to approve" list, with chases staff must settle (unknown, failed)."""
+    attempts = session.scalars(
+        select(ChaseAttempt)
+        .join(FollowUp, FollowUp.id == ChaseAttempt.follow_up_id)
+        .where(
+            FollowUp.status == HELD,
+            ChaseAttempt.attempt_number == FollowUp.attempts_reserved,
+            ChaseAttempt.state.in_(tuple(_HELD_FOR)),
+        )
+        .order_by(ChaseAttempt.reserved_at, ChaseAttempt.id)
+    ).all()
+    by_id = {
+        w.follow_up_id: w
+        for w in _rows(session, [FollowUp.id.in_([a.follow_up_id for a in attempts])])
+    }
+    return [(attempt, by_id[attempt.follow_up_id]) for attempt in attempts]
+
+
+def _rows(session: Session, where: list[object], limit: int | None = None) -> list[Waiting]:
+    query = (
+        select(FollowUp, Case.reference, Organisation.name, ChaseAttempt.state)
+        .join(Case, Case.id == FollowUp.case_id)
+        .outerjoin(Organisation, Organisation.id == FollowUp.organisation_id)
+        .outerjoin(
+            ChaseAttempt,
+            (ChaseAttempt.follow_up_id == FollowUp.id)
+            & (ChaseAttempt.attempt_number == FollowUp.attempts_reserved),
+        )
+        .where(*where)  # type: ignore[arg-type]
+        .order_by(FollowUp.due_at, FollowUp.id)
+        .limit(limit)
+    )
+    return [
+        Waiting(
+            follow_up_id=follow_up.id,
+            case_id=follow_up.case_id,
+            case_reference=reference,
+            party=org_name or follow_up.party_key.partition(":")[2],
+            status=follow_up.status,
+            since=follow_up.opened_at,
+            due_at=follow_up.due_at,
+            chases_sent=follow_up.chases_sent,
+            held_for=_HELD_FOR.get(state or "", "") if follow_up.status == HELD else "",
+        )
+        for follow_up, reference, org_name, state in session.execute(query)
+    ]

@@ -1,0 +1,1 @@
+"""Background work: dramatiq actors, the broker they use and the periodic scheduler."""
