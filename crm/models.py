@@ -94,6 +94,7 @@ class Case(Base):
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column()
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
 
     constituent: Mapped[Constituent | None] = relationship()
 

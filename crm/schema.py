@@ -1,5 +1,8 @@
 """Every model module in one import, so Base.metadata knows every table (migrations, tests)."""
 
-from crm import models  # noqa: F401
+from crm import audit, models, notes  # noqa: F401
+from crm.campaigns import models as campaign_models  # noqa: F401
+from crm.followups import models as followup_models  # noqa: F401
 from crm.outgoing import models as outgoing_models  # noqa: F401
 from crm.tags import models as tag_models  # noqa: F401
+from crm.users import models as user_models  # noqa: F401

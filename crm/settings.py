@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,90 @@ def _database_url(value: str) -> str:
     return url
 
 
+def _secret_key(value: str) -> str:
+    """Signs and encrypts the web view's session cookies: long and random, never a word."""
+    if len(value.strip()) < 32:
+        raise ValueError("expected at least 32 random characters (e.g. `openssl rand -hex 32`)")
+    return value.strip()
+
+
+def _base_url(value: str) -> str:
+    url = value.strip().rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"expected an http:// or https:// address, got {url[:40]!r}")
+    return url
+
+
+def _fraction(value: str) -> float:
+    """A share between 0 and 1, e.g. the Jaccard similarity that makes two letters one."""
+    try:
+        number = float(value.strip())
+    except ValueError:
+        raise ValueError(f"expected a number between 0 and 1, got {value!r}") from None
+    if not 0 < number <= 1:
+        raise ValueError(f"expected a number between 0 and 1, got {number}")
+    return number
+
+
+def _at_least_two(value: str) -> int:
+    number = _integer(value)
+    if number < 2:
+        raise ValueError(f"expected 2 or more, got {number}")
+    return number
+
+
+def _redis_url(value: str) -> str:
+    url = value.strip()
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError(f"expected a redis://host:port/db URL, got {url[:40]!r}")
+    return url
+
+
+def _days(value: str) -> int:
+    """A number of days between 1 and 365."""
+    number = _integer(value)
+    if not 1 <= number <= 365:
+        raise ValueError(f"expected a number of days between 1 and 365, got {number}")
+    return number
+
+
+def _minutes(value: str) -> int:
+    """A number of minutes between 1 and a day."""
+    number = _integer(value)
+    if not 1 <= number <= 1440:
+        raise ValueError(f"expected a number of minutes between 1 and 1440, got {number}")
+    return number
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _recipients(value: str) -> tuple[str, ...]:
+    """Addresses separated by commas, in the order given (who gets the weekly review)."""
+    addresses = _csv(value)
+    for address in addresses:
+        if "@" not in address or address.startswith("@") or address.endswith("@"):
+            raise ValueError(f"expected email addresses separated by commas, got {address!r}")
+    return addresses
+
+
+def _weekday(value: str) -> str:
+    day = value.strip().lower()[:3]
+    if day not in WEEKDAYS:
+        raise ValueError(f"expected a day of the week (mon, tue, ... sun), got {value.strip()!r}")
+    return day
+
+
+def _clock(value: str) -> time:
+    """A time of day on the 24-hour clock, "07:30"."""
+    hours, colon, minutes = value.strip().partition(":")
+    if not colon or not hours.isdigit() or not minutes.isdigit() or len(minutes) != 2:
+        raise ValueError(f"expected a time like 07:30, got {value.strip()!r}")
+    if int(hours) > 23 or int(minutes) > 59:
+        raise ValueError(f"expected a time between 00:00 and 23:59, got {value.strip()!r}")
+    return time(int(hours), int(minutes))
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting Mailbag reads; `Settings.from_env()` is called once at the edge."""
@@ -163,6 +248,18 @@ class Settings:
     office_signature: tuple[str, ...] = ()
     constituency_postcodes: tuple[str, ...] = ()
     response_days: tuple[tuple[str, int], ...] = ()
+    redis_url: str = ""
+    chase_grace_days: int = 21
+    second_chase_days: int = 7
+    sweep_minutes: int = 5
+    campaign_threshold: float = 0.7
+    campaign_min_senders: int = 3
+    campaign_personal_words: int = 60
+    secret_key: str = field(default="", repr=False)
+    base_url: str = ""
+    report_recipients: tuple[str, ...] = ()
+    report_day: str = "mon"
+    report_time: time = time(7, 30)
 
     @property
     def effective_database_url(self) -> str:
@@ -233,4 +330,16 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "office_signature": _lines,
     "constituency_postcodes": _postcode_areas,
     "response_days": _response_days,
+    "redis_url": _redis_url,
+    "chase_grace_days": _days,
+    "second_chase_days": _days,
+    "sweep_minutes": _minutes,
+    "secret_key": _secret_key,
+    "base_url": _base_url,
+    "campaign_threshold": _fraction,
+    "campaign_min_senders": _at_least_two,
+    "campaign_personal_words": _integer,
+    "report_recipients": _recipients,
+    "report_day": _weekday,
+    "report_time": _clock,
 }

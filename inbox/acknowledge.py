@@ -31,7 +31,7 @@ def acknowledge(ctx: MessageContext, env: StepEnv) -> None:
         written_at=message_time(ctx, env),
         live=ctx.source.folder != IMPORTED,
         bulk=_bulk(ctx.parsed),
-        campaign_duplicate=False,  # campaign detection, when it comes, sets this
+        campaign_duplicate=ctx.campaign_id is not None and not ctx.campaign_case,
         null_return_path=ctx.parsed.header("return-path").strip() == "<>",
     )
     result = acknowledge_case(env.session, env.settings, case, mail, env.now)

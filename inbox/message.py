@@ -101,4 +101,6 @@ class MessageContext:
     message_pk: int | None = None
     thread_reason: str = ""
     opened_case: bool = False  # the thread step opened a new case for this message
+    campaign_id: int | None = None  # joined a campaign: no case of its own unless kept
+    campaign_case: bool = False  # a campaign letter with a real personal problem: its own case
     notes: list[str] = field(default_factory=list)

@@ -15,10 +15,12 @@ from crm.quarantine import Failure
 from crm.settings import Settings
 from crm.types import utcnow
 from inbox.acknowledge import acknowledge
+from inbox.campaign import campaign
 from inbox.classify import ClassifyContext, classify
 from inbox.constituents import match_constituent
 from inbox.context import StepEnv
 from inbox.dedupe import deduplicate, note_source
+from inbox.followups import follow_ups
 from inbox.message import MessageContext, Source
 from inbox.outcomes import Duplicate
 from inbox.parse import parse
@@ -49,9 +51,11 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("deduplicate", deduplicate),
     ("classify", classify_step),
     ("constituent", match_constituent),
+    ("campaign", campaign),
     ("thread", thread),
     ("record", record),
     ("tag", tag),
+    ("follow_ups", follow_ups),
     ("acknowledge", acknowledge),
 )
 

@@ -6,11 +6,17 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from crm import cases
+from crm.followups import references
 from crm.models import Case
 from inbox.classify import bounced_message_ids
 from inbox.context import StepEnv
 from inbox.message import Kind, MessageContext
-from inbox.subjects import find_reference, find_reference_in_body, normalise_subject
+from inbox.subjects import (
+    find_reference,
+    find_reference_in_body,
+    find_third_party_reference,
+    normalise_subject,
+)
 
 Finder = Callable[[MessageContext, StepEnv], tuple[Case, str] | None]
 
@@ -45,6 +51,25 @@ def by_references(ctx: MessageContext, env: StepEnv) -> tuple[Case, str] | None:
     return (case, "References names a message on this case") if case else None
 
 
+def by_third_party_reference(ctx: MessageContext, env: StepEnv) -> tuple[Case, str] | None:
+    """The sender's own reference ("Our ref: MPC/123456"), recorded from its first reply."""
+    assert ctx.parsed is not None and ctx.classification is not None
+    if ctx.classification.kind is Kind.OUTGOING or ctx.parsed.sender is None:
+        return None
+    for text in (ctx.parsed.subject, ctx.parsed.text):
+        found = find_third_party_reference(text)
+        case = (
+            references.case_for_reference(
+                env.session, env.settings, sender=ctx.parsed.sender.email, reference=found
+            )
+            if found
+            else None
+        )
+        if case is not None:
+            return case, f"the sender's own reference {found} is recorded on this case"
+    return None
+
+
 def by_bounced_message(ctx: MessageContext, env: StepEnv) -> tuple[Case, str] | None:
     """A bounce carries the headers of the message that could not be delivered."""
     assert ctx.classification is not None
@@ -68,6 +93,7 @@ FINDERS: tuple[Finder, ...] = (
     by_in_reply_to,
     by_reference,
     by_references,
+    by_third_party_reference,
     by_bounced_message,
     by_subject,
 )
@@ -82,6 +108,9 @@ def thread(ctx: MessageContext, env: StepEnv) -> None:
             ctx.case_id = case.id
             _reopen_if_constituent_writes(ctx, env, case)
             return
+    if ctx.campaign_id is not None and not ctx.campaign_case:
+        ctx.thread_reason = f"part of campaign {ctx.campaign_id}: no case of its own"
+        return
     if ctx.classification.kind in OPENS_CASES and ctx.constituent_id is not None:
         case = cases.open_case(
             env.session,

@@ -18,9 +18,13 @@ from inbox.files import count_messages
 from inbox.importer import import_path
 from inbox.retry import retry
 from mailbag import demo, wiring
+from mailbag.cli_campaigns import campaigns
+from mailbag.cli_chase import chase, chases, followups, scheduler, worker
 from mailbag.cli_letters import directory, letters, outbox, send
+from mailbag.cli_reports import report
 from mailbag.cli_support import friendly_errors
 from mailbag.cli_tags import tags
+from mailbag.cli_web import serve, user
 
 
 @click.group()
@@ -83,10 +87,17 @@ def import_command(path: Path) -> None:
 
 @main.command("demo")
 @click.option("--no-import", is_flag=True, help="Use what is already in the data directory.")
+@click.option("--no-serve", is_flag=True, help="Set up the office but do not serve the web view.")
+@click.option("--port", default=8000, show_default=True, type=int)
 @friendly_errors
-def demo_command(no_import: bool) -> None:
-    """Embedded demo: SQLite under ./mailbag-data/, sample correspondence, no servers."""
-    demo.run(Settings.from_env(), import_sample=not no_import, echo=click.echo)
+def demo_command(no_import: bool, no_serve: bool, port: int) -> None:
+    """Embedded demo: SQLite under ./mailbag-data/, sample correspondence and the web view."""
+    demo.run(
+        Settings.from_env(),
+        import_sample=not no_import,
+        echo=click.echo,
+        serve_port=None if no_serve else port,
+    )
 
 
 @main.command("cases")
@@ -171,5 +182,20 @@ def constituents_merge(keep: int, other: int) -> None:
         click.echo(f"merged constituent {other} into {kept.id} ({kept.name})")
 
 
-for _group in (letters, send, outbox, directory, tags):
+for _group in (
+    letters,
+    send,
+    outbox,
+    directory,
+    tags,
+    serve,
+    user,
+    report,
+    campaigns,
+    worker,
+    scheduler,
+    chase,
+    followups,
+    chases,
+):
     main.add_command(_group)

@@ -7,10 +7,8 @@ the workers are `mailbag worker` processes; nothing here is a stand-in for our o
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import update
 
@@ -27,7 +25,6 @@ from crm.followups.models import (
     OPEN,
     SATISFIED,
     SENT,
-    UNKNOWN,
     ChaseAttempt,
     FollowUp,
 )
@@ -40,7 +37,6 @@ from crm.workers import runtime
 from crm.workers import scheduler as schedules
 from inbox.pipeline import Pipeline
 from mailbag.cli import main
-from tests.support import databases
 from tests.support.chase_cases import (
     DWP,
     DWP_NAME,
@@ -56,14 +52,12 @@ from tests.support.mail import make_message
 from tests.support.smtp import SmtpServer, free_port
 from tests.support.smtp_fixtures import OFFICE, office_settings
 from tests.support.workers import (
-    HangingSmtp,
     Process,
     clean_redis,  # noqa: F401 - a fixture
     queue_drained,
     settings_env,
     sweep_at,
     wait_until,
-    workers_seen,
 )
 
 DAY = timedelta(days=1)
@@ -345,64 +339,6 @@ def test_after_redis_is_flushed_the_scheduled_sweep_still_chases(
     # Then the chase went, once
     assert len(chases(smtp_server)) == 1
     assert follow_up_of(database, reference).status == CHASED
-
-
-def test_a_worker_killed_mid_send_then_restarted_sends_no_second_chase(
-    database,
-    smtp_server,
-    tmp_path,
-    clean_redis,  # noqa: F811
-):
-    settings = office(tmp_path, smtp_server.port)
-    reference, _referral_id, sent = referred(database, settings)
-    due = sent + 21 * DAY + timedelta(minutes=1)
-    with HangingSmtp() as hanging:
-        # Given a worker is stuck in the SMTP conversation: the server has the chase
-        env = settings_env(settings, database.url, MAILBAG_SMTP_PORT=str(hanging.port))
-        worker = Process("worker", env, tmp_path / "worker-1.log", "--threads", "2")
-        sweep_at(due)
-        wait_until(lambda: len(hanging.received) == 1, "the chase to reach the SMTP server")
-        # When the worker is killed there and then, and restarted later
-        dead = workers_seen(clean_redis)
-        worker.kill()
-        worker.stop()
-        env = settings_env(settings, database.url)
-        with Process("worker", env, tmp_path / "worker-2.log", "--threads", "2"):
-            sweep_at(due + RECHECK + timedelta(minutes=5))
-            wait_until(
-                lambda: (
-                    attempts_of(database, follow_up_of(database, reference).id)[0].state == UNKNOWN
-                ),
-                "the interrupted chase to be settled",
-            )
-            wait_until(lambda: queue_drained(clean_redis, dead), "the workers to finish")
-            sweep_at(due + RECHECK + timedelta(hours=1))
-            wait_until(lambda: queue_drained(clean_redis, dead), "the workers to finish")
-    # Then no second chase was sent: the doubt is put to staff on the case
-    assert len(hanging.received) == 1 and chases(smtp_server) == []
-    follow_up = follow_up_of(database, reference)
-    [attempt] = attempts_of(database, follow_up.id)
-    assert (follow_up.status, attempt.state) == (HELD, UNKNOWN)
-    assert any("may or may not have arrived" in line for line in timeline(database, reference))
-    # And no one can start a new chase round it until it is settled
-    env = settings_env(settings, database.url)
-    extend = ["followups", "extend", str(follow_up.id), "--days", "7", "--reason", "wait"]
-    refused = CliRunner().invoke(main, extend, env=env)
-    assert refused.exit_code == 2 and "may have been sent: settle it first" in refused.output
-    # When staff confirm the DWP got it, the follow-up carries on to the second chase
-    result = CliRunner().invoke(
-        main,
-        ["chases", "resolve", str(attempt.id), "--sent", "--by", "amy"],
-        env=settings_env(settings, database.url),
-    )
-    assert result.exit_code == 0, result.output
-    assert follow_up_of(database, reference).status == CHASED
-
-
-@pytest.fixture
-def postgres(postgres_url: str) -> Iterator[Database]:
-    """PostgreSQL only: where several worker processes share one database in production."""
-    yield from databases.postgres_database(postgres_url)
 
 
 def test_sweeps_in_two_worker_processes_at_once_send_each_chase_once(

@@ -117,13 +117,14 @@ def test_import_then_quarantine_list_and_retry(tmp_path):
 
 
 def test_demo_runs_embedded_and_twice_is_harmless(tmp_path):
-    first = run("demo", cwd=tmp_path)
+    first = run("demo", "--no-serve", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert (tmp_path / "mailbag-data" / "mailbag.sqlite3").exists()
     assert "0 quarantined" in first.stdout or "quarantined" in first.stdout
-    second = run("demo", cwd=tmp_path)
+    second = run("demo", "--no-serve", cwd=tmp_path)
     assert second.returncode == 0, second.stderr
     assert " 0 new" in second.stdout
+    assert "password: mailbag-demo-only" in first.stdout and "(0 new users)" in second.stdout
     case_count = [line for line in first.stdout.splitlines() if " cases in " in line]
     assert case_count and case_count == [
         line for line in second.stdout.splitlines() if " cases in " in line

@@ -23,7 +23,7 @@ from markupsafe import escape
 
 from crm.db import Database
 from crm.settings import Settings
-from web import admin, api, auth, cases, councillor
+from web import admin, api, auth, cases, councillor, review
 from web.admin import RetryQuarantine
 from web.security import PUBLIC_PATHS, SessionUser, security_headers
 
@@ -68,6 +68,7 @@ def create_app(
             cases.router,
             councillor.councillor_cases,
             admin.router,
+            review.router,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
     )

@@ -154,7 +154,7 @@ def workers_seen(client: redis.Redis) -> frozenset[str]:
     return frozenset(m.decode() for m in client.zrange(f"{NAMESPACE}:__heartbeats__", 0, -1))
 
 
-def wait_until(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+def wait_until(check: Callable[[], bool], what: str, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
