@@ -7,8 +7,10 @@ the workers are `mailbag worker` processes; nothing here is a stand-in for our o
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
+import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import update
 
@@ -37,6 +39,7 @@ from crm.workers import runtime
 from crm.workers import scheduler as schedules
 from inbox.pipeline import Pipeline
 from mailbag.cli import main
+from tests.support import databases
 from tests.support.chase_cases import (
     DWP,
     DWP_NAME,
@@ -339,6 +342,12 @@ def test_after_redis_is_flushed_the_scheduled_sweep_still_chases(
     # Then the chase went, once
     assert len(chases(smtp_server)) == 1
     assert follow_up_of(database, reference).status == CHASED
+
+
+@pytest.fixture
+def postgres(postgres_url: str) -> Iterator[Database]:
+    """PostgreSQL only: where several worker processes share one database in production."""
+    yield from databases.postgres_database(postgres_url)
 
 
 def test_sweeps_in_two_worker_processes_at_once_send_each_chase_once(
