@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from crm.settings import Settings
-from inbox.classify import ClassifyContext
+from inbox.classify import ClassifyContext, domain_matches
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,5 @@ class StepEnv:
         return email.lower() in self.settings.office_addresses
 
     def is_third_party(self, email: str) -> bool:
-        domain = email.rpartition("@")[2].lower()
-        return any(
-            domain == d or domain.endswith("." + d) for d in self.classify.third_party_domains
-        )
+        domain = email.rpartition("@")[2]
+        return domain_matches(domain, self.classify.third_party_domains) is not None
