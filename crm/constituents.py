@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -33,15 +34,33 @@ def find_by_email(session: Session, email: str) -> Constituent | None:
     return _surviving(session, person)
 
 
+def known_emails(session: Session, emails: Collection[str]) -> set[str]:
+    """Which of these (lower-case) addresses belong to a constituent already."""
+    known: set[str] = set()
+    wanted = list(set(emails))
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        query = select(ConstituentEmail.email).where(ConstituentEmail.email.in_(chunk))
+        known.update(session.scalars(query))
+    return known
+
+
 def find_or_create(session: Session, email: str, hints: ContactHints) -> Constituent:
     """One record per address; details fill gaps but never overwrite what staff entered."""
     constituent = find_by_email(session, email)
-    if constituent is None:
-        constituent = Constituent(name=hints.name[:200])
-        session.add(constituent)
-        session.flush()
-        session.add(ConstituentEmail(email=email.lower(), constituent_id=constituent.id))
+    if constituent is not None:
+        _fill_gaps(constituent, hints)
+        return constituent
+    return create(session, email, hints)
+
+
+def create(session: Session, email: str, hints: ContactHints) -> Constituent:
+    """A new person with one address (the caller knows the address is nobody's yet)."""
+    constituent = Constituent()
     _fill_gaps(constituent, hints)
+    session.add(constituent)
+    session.flush()
+    session.add(ConstituentEmail(email=email.lower(), constituent_id=constituent.id))
     return constituent
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -55,6 +56,18 @@ class NewMessage:
 def dedupe_key(message_id: str | None, sha256: str) -> str:
     """Duplicates are recognised by Message-ID, or by content hash when there is none."""
     return f"mid:{message_id}"[:400] if message_id else f"sha256:{sha256}"
+
+
+def held_keys(session: Session, keys: Collection[str]) -> set[str]:
+    """Which of these dedupe keys are stored already, in one query per few hundred."""
+    held: set[str] = set()
+    wanted = list(set(keys))
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        held.update(
+            session.scalars(select(Message.dedupe_key).where(Message.dedupe_key.in_(chunk)))
+        )
+    return held
 
 
 def find_duplicate(session: Session, key: str) -> Message | None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, insert
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -93,4 +94,27 @@ def upsert(session: Session, model: type[Any]) -> Any:
 
 def insert_ignore(session: Session, model: type[Any], values: dict[str, Any]) -> None:
     """INSERT that does nothing when a unique key already exists (both databases)."""
-    session.execute(upsert(session, model).values(**values).on_conflict_do_nothing())
+    session.execute(_insert_ignore(session.get_bind().dialect.name, model.__table__), values)
+
+
+def insert_rows(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
+    """Many rows in one executemany, without the ORM's per-object work (no ids come back)."""
+    if rows:
+        session.execute(_insert(model.__table__), rows)
+
+
+@functools.cache
+def _insert(table: Any) -> Any:
+    return insert(table)
+
+
+@functools.cache
+def _insert_ignore(dialect: str, table: Any) -> Any:
+    """Built once per table: ingest runs these for every message and every attachment."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).on_conflict_do_nothing()

@@ -6,9 +6,6 @@ the commit (`crm.outgoing.send.deliver_queued`), so a rolled-back message sends 
 
 from __future__ import annotations
 
-from email.utils import getaddresses
-
-from crm import constituents
 from crm.models import Case
 from crm.outgoing.acknowledge import IncomingMail, acknowledge_case
 from inbox.classify import is_bulk
@@ -26,7 +23,7 @@ def acknowledge(ctx: MessageContext, env: StepEnv) -> None:
     case = env.session.get(Case, ctx.case_id)
     assert case is not None
     mail = IncomingMail(
-        sender=_constituent_address(ctx, env),
+        sender=ctx.constituent_address,
         kind=ctx.classification.kind.value,
         written_at=message_time(ctx, env),
         live=ctx.source.folder != IMPORTED,
@@ -36,19 +33,6 @@ def acknowledge(ctx: MessageContext, env: StepEnv) -> None:
     )
     result = acknowledge_case(env.session, env.settings, case, mail, env.now)
     ctx.notes.append(f"acknowledgement: {result.reason}")
-
-
-def _constituent_address(ctx: MessageContext, env: StepEnv) -> str:
-    """The address of the case's constituent among From and Reply-To, as they were matched."""
-    assert ctx.parsed is not None
-    reply_to = getaddresses(ctx.parsed.headers.get("reply-to", []))
-    candidates = [ctx.parsed.sender.email] if ctx.parsed.sender else []
-    candidates += [address.lower() for _name, address in reply_to if "@" in address]
-    for address in candidates:
-        person = constituents.find_by_email(env.session, address)
-        if person is not None and person.id == ctx.constituent_id:
-            return address
-    return ""
 
 
 def _bulk(parsed: ParsedMessage) -> str | None:

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from crm.db import Database
+from inbox.context import BatchMemo
 from inbox.message import Source
 from inbox.parse_pool import Parsed
 from inbox.pipeline import NeedsIsolation, Outcome, Pipeline
+from inbox.prefetch import prefetch
 
 
 @dataclass
@@ -71,9 +73,16 @@ def _run(
     isolated: bool,
 ) -> Counts:
     counts = Counts()
+    memo = BatchMemo()
     with database.session() as session:
+        prefetch(
+            session, memo, [(raw, result) for (raw, _), result in zip(batch, parsed, strict=True)]
+        )
         for (raw, source), result in zip(batch, parsed, strict=True):
-            counts.add(pipeline.process(session, raw, source, isolated=isolated, parsed=result))
+            outcome = pipeline.process(
+                session, raw, source, isolated=isolated, parsed=result, memo=memo
+            )
+            counts.add(outcome)
         if before_commit is not None:
             before_commit(session)
     return counts

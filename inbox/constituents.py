@@ -9,6 +9,7 @@ from crm import constituents
 from crm.constituents import ContactHints
 from inbox.context import StepEnv
 from inbox.message import Address, Kind, MessageContext
+from inbox.prefetch import KNOWN_EMAILS
 from inbox.signature import extract_contact
 
 
@@ -17,20 +18,32 @@ def match_constituent(ctx: MessageContext, env: StepEnv) -> None:
     kind = ctx.classification.kind
     writer = _writer(ctx, env)
     if kind is Kind.CONSTITUENT and writer is not None:
-        person = constituents.find_or_create(
-            env.session, writer.email, _hints(writer, ctx.parsed.text)
-        )
-        ctx.constituent_id = person.id
+        person = _find_or_create(ctx, env, writer.email, _hints(writer, ctx.parsed.text))
+        ctx.constituent_id = env.memo.hold(person).id
+        ctx.constituent_address = writer.email
     elif kind is Kind.OUTGOING:
         counterpart = _counterpart(ctx, env)
         if counterpart is not None:
-            person = constituents.find_or_create(
-                env.session, counterpart.email, ContactHints(name=counterpart.name)
+            person = _find_or_create(
+                ctx, env, counterpart.email, ContactHints(name=counterpart.name)
             )
-            ctx.constituent_id = person.id
+            ctx.constituent_id = env.memo.hold(person).id
     elif kind is Kind.AUTO_REPLY and ctx.parsed.sender is not None:
         known = constituents.find_by_email(env.session, ctx.parsed.sender.email)
         ctx.constituent_id = known.id if known else None
+
+
+def _find_or_create(
+    ctx: MessageContext, env: StepEnv, email: str, hints: ContactHints
+) -> constituents.Constituent:
+    """Skip the lookup for an address the batch already knows to be nobody's."""
+    known: set[str] | None = env.memo.values.get(KNOWN_EMAILS)
+    email = email.lower()
+    if known is None or email in known:
+        return constituents.find_or_create(env.session, email, hints)
+    known.add(email)
+    ctx.new_constituent = True
+    return constituents.create(env.session, email, hints)
 
 
 NO_REPLY = re.compile(r"no-?reply|do-?not-?reply|webforms?|forms?@|website@", re.IGNORECASE)

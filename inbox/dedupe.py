@@ -7,11 +7,16 @@ from crm.models import Message
 from inbox.context import StepEnv
 from inbox.message import MessageContext
 from inbox.outcomes import Duplicate
+from inbox.prefetch import HELD_KEYS
 
 
 def deduplicate(ctx: MessageContext, env: StepEnv) -> None:
     assert ctx.parsed is not None
     key = correspondence.dedupe_key(ctx.parsed.message_id, ctx.sha256)
+    held: set[str] | None = env.memo.values.get(HELD_KEYS)
+    if held is not None and key not in held:
+        held.add(key)  # a second copy later in the same batch is looked up
+        return
     existing = correspondence.find_duplicate(env.session, key)
     if existing is None:
         return

@@ -50,13 +50,18 @@ def _answered(ctx: MessageContext, env: StepEnv) -> None:
     if not sender:
         return
     written = message_time(ctx, env)
-    satisfied = service.satisfy_by_message(
-        env.session,
-        env.settings,
-        ctx.case_id,
-        sender=sender,
-        message_pk=ctx.message_pk,
-        written_at=written,
+    # a case this message has just opened waits for nobody yet
+    satisfied = (
+        []
+        if ctx.opened_case
+        else service.satisfy_by_message(
+            env.session,
+            env.settings,
+            ctx.case_id,
+            sender=sender,
+            message_pk=ctx.message_pk,
+            written_at=written,
+        )
     )
     if satisfied:
         ctx.notes.append(f"follow-ups satisfied: {len(satisfied)}")

@@ -97,6 +97,8 @@ class MessageContext:
     parsed: ParsedMessage | None = None
     classification: Classification | None = None
     constituent_id: int | None = None
+    constituent_address: str = ""  # the address the writing constituent was recognised by
+    new_constituent: bool = False  # first seen in this message: no earlier case can be theirs
     case_id: int | None = None
     message_pk: int | None = None
     thread_reason: str = ""

@@ -18,7 +18,7 @@ from inbox.acknowledge import acknowledge
 from inbox.campaign import campaign
 from inbox.classify import ClassifyContext, classify
 from inbox.constituents import match_constituent
-from inbox.context import StepEnv
+from inbox.context import BatchMemo, StepEnv
 from inbox.dedupe import deduplicate, note_source
 from inbox.followups import follow_ups
 from inbox.message import MessageContext, Source
@@ -96,13 +96,16 @@ class Pipeline:
         *,
         isolated: bool = True,
         parsed: Parsed | None = None,
+        memo: BatchMemo | None = None,
     ) -> Outcome:
         """Store raw first; a failing step rolls back only this message, then quarantines it.
 
         With `isolated=False` there is no savepoint: a failure after parsing raises
         NeedsIsolation and the caller redoes the batch isolated (the fast path is common).
+        `memo` carries lookups from one message of a batch to the next.
         """
-        env = StepEnv(session, self.settings, self.classify_context, utcnow())
+        memo = memo if memo is not None else BatchMemo()
+        env = StepEnv(session, self.settings, self.classify_context, utcnow(), memo)
         ctx = MessageContext(raw=raw, source=source)
         store_raw(ctx, env)
         if isinstance(parsed, ParseFailure):
@@ -124,6 +127,7 @@ class Pipeline:
         except Exception as error:  # the shunt boundary: any bug or bad input is quarantined
             if not isolated and step_name not in WRITES_NOTHING:
                 raise NeedsIsolation(step_name) from error
+            memo.values.clear()  # the savepoint's rollback may have undone what it remembers
             failure = Failure(step_name, f"{type(error).__name__}: {error}")
             self._quarantine(session, ctx, failure)
             return Outcome("quarantined", ctx, failure)

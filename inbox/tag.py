@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from crm.models import Case, Constituent
 from crm.tags import service
+from crm.tags.rulebook import rule_book
 from inbox.context import StepEnv
 from inbox.message import MessageContext
 from inbox.threading import message_time
@@ -23,7 +24,16 @@ def tag(ctx: MessageContext, env: StepEnv) -> None:
         kind=ctx.classification.kind.value,
         postcode=_postcode(ctx, env),
     )
-    service.apply_rules(env.session, ctx.case_id, features, env.settings, message_time(ctx, env))
+    book = env.memo.get("rule book", lambda: rule_book(env.session, env.settings))
+    service.apply_rules(
+        env.session,
+        ctx.case_id,
+        features,
+        env.settings,
+        message_time(ctx, env),
+        book=book,
+        new_case=ctx.opened_case,
+    )
 
 
 def _postcode(ctx: MessageContext, env: StepEnv) -> str | None:

@@ -84,6 +84,8 @@ def by_subject(ctx: MessageContext, env: StepEnv) -> tuple[Case, str] | None:
     assert ctx.parsed is not None and ctx.classification is not None
     if ctx.classification.kind not in OPENS_CASES or ctx.constituent_id is None:
         return None
+    if ctx.new_constituent:  # someone first heard from in this message has no case yet
+        return None
     key = normalise_subject(ctx.parsed.subject)
     case = cases.open_case_on_subject(env.session, ctx.constituent_id, key)
     return (case, "same constituent's open case with the same subject") if case else None
@@ -105,7 +107,7 @@ def thread(ctx: MessageContext, env: StepEnv) -> None:
         found = finder(ctx, env)
         if found is not None:
             case, ctx.thread_reason = found
-            ctx.case_id = case.id
+            ctx.case_id = env.memo.hold(case).id
             _reopen_if_constituent_writes(ctx, env, case)
             return
     if ctx.campaign_id is not None and not ctx.campaign_case:
@@ -120,7 +122,7 @@ def thread(ctx: MessageContext, env: StepEnv) -> None:
             constituent_id=ctx.constituent_id,
             opened_at=message_time(ctx, env),
         )
-        ctx.case_id, ctx.thread_reason = case.id, f"new case {case.reference}"
+        ctx.case_id, ctx.thread_reason = env.memo.hold(case).id, f"new case {case.reference}"
         ctx.opened_case = True
         return
     ctx.thread_reason = "no case found: kept in the not-casework list"

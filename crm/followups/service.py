@@ -149,6 +149,8 @@ def satisfy_by_message(
     written_at: datetime,
 ) -> list[FollowUp]:
     """A reply from the party (not an auto-reply, bounce or bulk mail: the caller checks)."""
+    if not _any_live(session, case_id):  # most cases wait for nobody: one cheap query
+        return []
     party = party_for(session, settings, sender)
     if party is None:
         return []
@@ -269,6 +271,13 @@ def _withdraw_pending(session: Session, follow_up_id: int) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(withdrawn.rowcount)  # type: ignore[attr-defined]
+
+
+def _any_live(session: Session, case_id: int) -> bool:
+    found = session.scalar(
+        select(FollowUp.id).where(FollowUp.case_id == case_id, FollowUp.status.in_(ACTIVE)).limit(1)
+    )
+    return found is not None
 
 
 def _live(session: Session, case_id: int, party_key: str) -> FollowUp | None:

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from crm.db import insert_ignore
+from crm.db import insert_ignore, insert_rows
 from crm.tags.models import TagEvent, TagRevision, TagValue
 from tagging.axes import Axis
 
@@ -39,6 +39,17 @@ def record(
     )
     if case_id is None:
         bump(session)
+
+
+def record_case_changes(
+    session: Session, case_id: int, lines: list[tuple[Axis, str]], *, who: str
+) -> None:
+    """A case's tag changes as history lines, in one statement (ingest writes many)."""
+    rows = [
+        {"action": "case tag", "axis": axis, "case_id": case_id, "detail": text, "who": who}
+        for axis, text in lines
+    ]
+    insert_rows(session, TagEvent, rows)
 
 
 def revision(session: Session) -> str:

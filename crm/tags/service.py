@@ -20,7 +20,7 @@ from crm.tags.models import CaseTag
 from crm.tags.names import require_active
 from crm.tags.replay import case_messages
 from crm.tags.rulebook import TaxonomyIndex, rule_book, taxonomy_index
-from crm.tags.store import Change, load_assignment, save_assignment
+from crm.tags.store import Change, Stored, load_assignment, save_assignment
 from crm.types import utcnow
 from tagging import assign
 from tagging.assign import Assignment
@@ -36,15 +36,26 @@ TAGGED_KINDS = frozenset({"constituent", "third_party", "outgoing"})
 
 
 def apply_rules(
-    session: Session, case_id: int, features: MessageFeatures, settings: Settings, at: datetime
+    session: Session,
+    case_id: int,
+    features: MessageFeatures,
+    settings: Settings,
+    at: datetime,
+    *,
+    book: tuple[TaxonomyIndex, RuleSet] | None = None,
+    new_case: bool = False,
 ) -> list[Change]:
-    """One message's proposals onto its case; every axis ends up with a value."""
+    """One message's proposals onto its case; every axis ends up with a value.
+
+    Ingest passes the rule book it already holds for the batch, and says when the case was
+    opened by this very message (it has no tags yet: nothing to read back).
+    """
     case = session.get(Case, case_id)
     if case is None:
         return []
-    index, rules = rule_book(session, settings)
+    index, rules = book if book is not None else rule_book(session, settings)
     proposals = _proposals(index, rules, features)
-    stored = load_assignment(session, case.id, index)
+    stored = Stored(Assignment(), []) if new_case else load_assignment(session, case.id, index)
     updated = assign.apply(stored.assignment, proposals, at, index.fallback)
     return save_assignment(session, case, stored, updated, who=assign.RULES_WHO, index=index)
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crm.db import insert_rows
 from crm.models import Case
 from crm.tags import history
 from crm.tags.errors import TagError
@@ -83,27 +84,23 @@ def save_assignment(
         if _fill(slot_row, tagging, index) and before != tagging.value:
             changes.append(_change(case, axis, before, tagging.value, True, tagging.reason))
     session.flush()
+    added: list[dict[str, object]] = []
     for axis, tagging in slots:
         if axis not in by_slot:
-            session.add(_new_row(case, tagging, axis, index))
+            added.append(_new_row(case, tagging, axis, index))
             changes.append(_change(case, axis, None, tagging.value, True, tagging.reason))
     for key, tagging in new.secondary.items():
         kept = secondary.get(key)
         if kept is None:
-            session.add(_new_row(case, tagging, None, index))
+            added.append(_new_row(case, tagging, None, index))
             changes.append(_change(case, tagging.axis, None, tagging.value, False, tagging.reason))
         else:
             _fill(kept, tagging, index)
     session.flush()
-    for change in changes:
-        history.record(
-            session,
-            "case tag",
-            who=who,
-            axis=change.axis,
-            case_id=case.id,
-            detail=change.describe(),
-        )
+    insert_rows(session, CaseTag, added)  # one statement: a new case gets four at once
+    history.record_case_changes(
+        session, case.id, [(change.axis, change.describe()) for change in changes], who=who
+    )
     return changes
 
 
@@ -148,19 +145,21 @@ def _fill(row: CaseTag, tagging: Tagging, index: TaxonomyIndex) -> bool:
     return True
 
 
-def _new_row(case: Case, tagging: Tagging, slot: Axis | None, index: TaxonomyIndex) -> CaseTag:
-    return CaseTag(
-        case_id=case.id,
-        tag_id=_tag_id(index, tagging),
-        axis=tagging.axis,
-        slot=slot,
-        source=tagging.source,
-        rule_name=tagging.rule,
-        priority=tagging.priority,
-        reason=tagging.reason,
-        who=tagging.who,
-        tagged_at=tagging.at,
-    )
+def _new_row(
+    case: Case, tagging: Tagging, slot: Axis | None, index: TaxonomyIndex
+) -> dict[str, object]:
+    return {
+        "case_id": case.id,
+        "tag_id": _tag_id(index, tagging),
+        "axis": tagging.axis,
+        "slot": slot,
+        "source": tagging.source,
+        "rule_name": tagging.rule,
+        "priority": tagging.priority,
+        "reason": tagging.reason,
+        "who": tagging.who,
+        "tagged_at": tagging.at,
+    }
 
 
 def _change(

@@ -1,0 +1,38 @@
+"""Before a batch: one query each for what its messages would otherwise ask one by one.
+
+The answers go into the batch memo; a step that finds no answer there (a batch redone
+message by message after a failure clears it) asks the database as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from email.utils import getaddresses
+
+from sqlalchemy.orm import Session
+
+from crm import constituents, correspondence
+from crm.blobs import sha256_of
+from inbox.context import BatchMemo
+from inbox.message import ParsedMessage
+
+HELD_KEYS = "held dedupe keys"  # dedupe keys of messages already stored
+KNOWN_EMAILS = "known constituent emails"  # addresses that already belong to someone
+
+
+def prefetch(session: Session, memo: BatchMemo, batch: Sequence[tuple[bytes, object]]) -> None:
+    """Fill the memo when every message of the batch was parsed ahead of time."""
+    if not batch or not all(isinstance(parsed, ParsedMessage) for _, parsed in batch):
+        return
+    messages = [(raw, parsed) for raw, parsed in batch if isinstance(parsed, ParsedMessage)]
+    keys = [correspondence.dedupe_key(p.message_id, sha256_of(raw)) for raw, p in messages]
+    memo.values[HELD_KEYS] = correspondence.held_keys(session, keys)
+    emails = {address for _, parsed in messages for address in _addresses(parsed)}
+    memo.values[KNOWN_EMAILS] = constituents.known_emails(session, emails)
+
+
+def _addresses(parsed: ParsedMessage) -> list[str]:
+    """Every address the constituent step may look up: sender, Reply-To, recipients."""
+    found = [a.email for a in [parsed.sender, *parsed.to, *parsed.cc] if a is not None]
+    found += [email for _, email in getaddresses(parsed.headers.get("reply-to", []))]
+    return [email.lower() for email in found if "@" in email]
