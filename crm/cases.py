@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from crm.db import upsert
+from crm.db import upsert_for
 from crm.errors import NotFound
 from crm.models import Case, CaseCounter, Message, TimelineEntry
 from crm.types import utcnow
@@ -18,15 +20,22 @@ OPEN, CLOSED = "open", "closed"
 
 def next_reference(session: Session, prefix: str, year: int) -> str:
     """MB-2026-000123: a per-year counter in one upsert, safe under concurrent writers."""
-    number = session.execute(
-        upsert(session, CaseCounter)
-        .values(prefix=prefix, year=year, last=1)
+    statement = _counter_statement(session.get_bind().dialect.name)
+    number = session.execute(statement, {"prefix": prefix, "year": year}).scalar_one()
+    return f"{prefix}-{year}-{number:06d}"
+
+
+@functools.cache
+def _counter_statement(dialect: str) -> Any:
+    """Built once: every new case runs it."""
+    return (
+        upsert_for(dialect, CaseCounter)
+        .values(prefix=bindparam("prefix"), year=bindparam("year"), last=1)
         .on_conflict_do_update(
             index_elements=["prefix", "year"], set_={"last": CaseCounter.last + 1}
         )
         .returning(CaseCounter.last)
-    ).scalar_one()
-    return f"{prefix}-{year}-{number:06d}"
+    )
 
 
 def open_case(

@@ -83,7 +83,12 @@ def _sqlite_on_begin(connection: Any) -> None:
 
 def upsert(session: Session, model: type[Any]) -> Any:
     """An INSERT with ON CONFLICT clauses, in the dialect of the session's database."""
-    if session.get_bind().dialect.name == "postgresql":
+    return upsert_for(session.get_bind().dialect.name, model)
+
+
+def upsert_for(dialect: str, model: Any) -> Any:
+    """An INSERT with ON CONFLICT clauses for a dialect ("postgresql" or "sqlite")."""
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         return pg_insert(model)
@@ -111,10 +116,4 @@ def _insert(table: Any) -> Any:
 @functools.cache
 def _insert_ignore(dialect: str, table: Any) -> Any:
     """Built once per table: ingest runs these for every message and every attachment."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(table).on_conflict_do_nothing()
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(table).on_conflict_do_nothing()
+    return upsert_for(dialect, table).on_conflict_do_nothing()
