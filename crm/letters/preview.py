@@ -12,8 +12,9 @@ from crm import cases
 from crm.letters.context import LetterContext
 from crm.letters.dates import uk_today
 from crm.letters.gather import Recipient, gather
+from crm.letters.overrides import office_letters
 from crm.letters.printable import letter_docx
-from crm.letters.templates import LetterInfo, Letters, RenderedEmail, letters_for
+from crm.letters.templates import LetterInfo, Letters, RenderedEmail
 from crm.outgoing.compose import with_reference
 from crm.settings import Settings
 from crm.types import utcnow
@@ -51,7 +52,7 @@ def preview(
     now: datetime | None = None,
     letters: Letters | None = None,
 ) -> Preview:
-    letters = letters or letters_for(settings.templates_dir)
+    letters = letters or office_letters(session, settings)
     info = letters.info(template)
     case = cases.get(session, reference)
     context, recipient = gather(

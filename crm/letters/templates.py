@@ -45,7 +45,10 @@ class _Strict(jinja2.StrictUndefined):
         name: str | None = None,
         exc: type[jinja2.exceptions.TemplateRuntimeError] = jinja2.UndefinedError,
     ) -> None:
-        super().__init__(hint, obj, name, _MissingVariable)
+        # The sandbox refuses unsafe attributes with an undefined that raises SecurityError:
+        # keep that, so the refusal reads as one rather than as a missing variable.
+        refused = isinstance(exc, type) and issubclass(exc, SecurityError)
+        super().__init__(hint, obj, name, exc if refused else _MissingVariable)
 
     @property
     def _undefined_message(self) -> str:
@@ -79,12 +82,17 @@ class RenderedEmail:
 class Letters:
     """Every letter the office can send; an office directory adds or overrides file by file."""
 
-    def __init__(self, office_dir: Path | None = None) -> None:
+    def __init__(
+        self, office_dir: Path | None = None, overrides: Mapping[str, str] | None = None
+    ) -> None:
         self.office_dir = office_dir
+        # Files edited on the office's pages ("chase_first/body.txt.j2" -> source) win.
+        self.overrides = dict(overrides or {})
         roots = [office_dir] if office_dir else []
         self.roots = [*roots, Path(templates_letters.TEMPLATES_DIR)]
+        files = jinja2.FileSystemLoader([str(root) for root in self.roots])
         self.env = ImmutableSandboxedEnvironment(
-            loader=jinja2.FileSystemLoader([str(root) for root in self.roots]),
+            loader=jinja2.ChoiceLoader([jinja2.DictLoader(self.overrides), files]),
             undefined=_Strict,
             autoescape=jinja2.select_autoescape(
                 enabled_extensions=("html", "html.j2"), default_for_string=False, default=False
@@ -117,7 +125,9 @@ class Letters:
             known = ", ".join(self.names())
             raise UnknownTemplate(f"no letter template {name!r} (known: {known})")
         about = self._module(f"{name}/{ABOUT}")
-        office = self.office_dir is not None and (self.office_dir / name).is_dir()
+        office = (self.office_dir is not None and (self.office_dir / name).is_dir()) or any(
+            key.startswith(f"{name}/") for key in self.overrides
+        )
         audience = str(getattr(about, "audience", CONSTITUENT))
         if audience not in (CONSTITUENT, THIRD_PARTY):
             raise LetterError(f"{name}/{ABOUT}: audience must be constituent or third_party")
@@ -193,7 +203,9 @@ class Letters:
             raise TemplateVariableMissing(str(error), template_name) from None
 
     def _exists(self, template_name: str) -> bool:
-        return any((root / template_name).is_file() for root in self.roots)
+        return template_name in self.overrides or any(
+            (root / template_name).is_file() for root in self.roots
+        )
 
 
 def paragraphs_html(text: str) -> Markup:

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from crm.letters.dates import uk_today
 from crm.letters.gather import gather
-from crm.letters.templates import Letters, letters_for
+from crm.letters.overrides import office_letters
+from crm.letters.templates import Letters
 from crm.models import Case, Message
 from crm.outgoing import directory
 from crm.outgoing.compose import new_message_id, thread_headers, with_reference
@@ -45,7 +46,7 @@ def queue_letter(
     settings.require("from_address")
     if once_key is not None and _key_used(session, once_key):
         return None
-    letters = letters or letters_for(settings.templates_dir)
+    letters = letters or office_letters(session, settings)  # the office's wording first
     info = letters.info(template)
     now = now or utcnow()
     context, recipient = gather(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,9 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crm import audit
-from crm.errors import MailbagError
+from crm.errors import MailbagError, NotFound
 from crm.types import utcnow
-from crm.users.models import COUNCILLOR, ROLES, LoginAttempt, User
+from crm.users.models import COUNCILLOR, OFFICE_MANAGER, ROLES, LoginAttempt, User
 from tagging.postcodes import normalise_areas
 
 HASHER = PasswordHasher()
@@ -133,6 +134,115 @@ def staff(session: Session) -> list[User]:
             .order_by(User.name, User.email)
         )
     )
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The office manager making a change: checked against the user changed, named in the log."""
+
+    user_id: int
+    email: str
+
+
+@dataclass(frozen=True)
+class NewPassword:
+    """A password a manager set or Mailbag generated; `generated` is shown once, then forgotten."""
+
+    user: User
+    generated: str
+
+
+def everyone(session: Session) -> list[User]:
+    """Every account, active first, by role then name: the office manager's list."""
+    return list(
+        session.scalars(select(User).order_by(User.active.desc(), User.role, User.name, User.email))
+    )
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user {user_id}")
+    return user
+
+
+def add_user(
+    session: Session,
+    email: str,
+    *,
+    role: str,
+    name: str,
+    wards: Sequence[str],
+    password: str,
+    by: Actor,
+) -> NewPassword:
+    """A manager adds an account; no password given means a generated one, shown once."""
+    generated = "" if password else one_time_password()
+    user = create_user(
+        session, email, password or generated, role=role, name=name, wards=wards, who=by.email
+    )
+    return NewPassword(user, generated)
+
+
+def change_permissions(
+    session: Session, user_id: int, *, role: str, wards: Sequence[str], by: Actor
+) -> User:
+    """A new role or wards, audited; a manager never removes their own manager role."""
+    user = get_user(session, user_id)
+    if role not in ROLES:
+        raise UserError(f"unknown role {role!r} (expected one of {', '.join(ROLES)})")
+    if user.id == by.user_id and user.role == OFFICE_MANAGER and role != OFFICE_MANAGER:
+        raise UserError(
+            "you cannot remove your own office manager role: another office manager must "
+            "do it, so the office always keeps someone who can manage it"
+        )
+    try:  # only councillors have wards: a changed role drops them
+        areas = list(normalise_areas(wards)) if role == COUNCILLOR else []
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    before = _permissions(user)
+    user.role, user.wards = role, areas
+    after = _permissions(user)
+    if after != before:
+        detail = f"user {user.id} ({user.email}): {before} → {after}"
+        audit.record(session, "permission_change", who=by.email, detail=detail)
+    return user
+
+
+def set_active(session: Session, user_id: int, active: bool, *, by: Actor) -> User:
+    """Disable or enable an account; disabling ends its sessions. Never one's own."""
+    user = get_user(session, user_id)
+    if user.id == by.user_id and not active:
+        raise UserError("you cannot disable your own account")
+    if user.active != active:
+        user.active = active
+        if not active:
+            user.session_epoch += 1
+        state = "enabled" if active else "disabled"
+        detail = f"user {user.id} ({user.email}) {state}"
+        audit.record(session, "permission_change", who=by.email, detail=detail)
+    return user
+
+
+def reset_password(session: Session, user_id: int, password: str, *, by: Actor) -> NewPassword:
+    """A new password (given, or generated and shown once); the user's sessions end."""
+    user = get_user(session, user_id)
+    generated = "" if password else one_time_password()
+    set_password(session, user, password or generated)
+    how = "a generated one-time password" if generated else "a password set by the manager"
+    detail = f"user {user.id} ({user.email}): {how}"
+    audit.record(session, "password_reset", who=by.email, detail=detail)
+    return NewPassword(user, generated)
+
+
+def one_time_password() -> str:
+    """Sixteen URL-safe characters (96 bits): given to the person by hand, once."""
+    return secrets.token_urlsafe(12)
+
+
+def _permissions(user: User) -> str:
+    wards = f" for {', '.join(user.wards)}" if user.wards else ""
+    return f"{user.role}{wards}"
 
 
 def _verify(password_hash: str, password: str) -> bool:
