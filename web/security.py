@@ -37,7 +37,7 @@ HEADERS = {
     "permissions-policy": "camera=(), microphone=(), geolocation=()",
     "cross-origin-opener-policy": "same-origin",
 }
-PUBLIC_PATHS = ["^/sign-in", "^/static/"]
+PUBLIC_PATHS = ["^/sign-in", "^/static/", "^/enquiry(/|$)", "^/status/"]
 
 
 async def security_headers(message: Message, scope: Scope) -> None:

@@ -18,6 +18,7 @@ from email.utils import parseaddr
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from crm.enquiries import status_links
 from crm.errors import SettingsError
 from crm.letters.errors import LetterError
 from crm.models import Case, TimelineEntry
@@ -103,6 +104,7 @@ def acknowledge_case(
             to=mail.sender,
             auto_submitted=AUTO_SUBMITTED,
             once_key=once_key(case),
+            extra=_status_link(session, settings, case, now),
             now=now,
         )
     except (LetterError, SettingsError) as error:
@@ -112,6 +114,14 @@ def acknowledge_case(
     if letter is None:
         return Acknowledgement(None, "this case has already been acknowledged")
     return Acknowledgement(letter, "queued")
+
+
+def _status_link(
+    session: Session, settings: Settings, case: Case, now: datetime
+) -> dict[str, object]:
+    """The private status-page link, when the office has a web address (MAILBAG_BASE_URL)."""
+    link = status_links.link_for(session, settings, case, now)
+    return {"status_link": link} if link else {}
 
 
 def _why_not_here(session: Session, sender: str, now: datetime) -> str | None:

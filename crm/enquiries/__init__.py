@@ -1,0 +1,1 @@
+"""Online enquiries: the public form's screener, its submissions, and private status links."""
