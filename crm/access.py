@@ -3,8 +3,8 @@
 Sensitivity decides. A safeguarding or special-category case is seen by office managers and
 by the caseworker it is assigned to (not by every caseworker: such cases are triaged and
 assigned by an office manager). Councillors see the cases they raised (mail from their own
-address) or whose constituent lives in their wards, never a restricted case unless it is
-assigned to them. Other staff see every other case.
+address, or their request form) or whose constituent lives in their wards, never a restricted
+case unless it is assigned to them. Other staff see every other case.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select, true
 from sqlalchemy.orm import Session
 
+from crm.informing.models import CouncillorRequest
 from crm.models import Case, Constituent, Message
 from crm.tags.models import CaseTag, TagValue
 from crm.users.models import CASEWORKER, COUNCILLOR, OFFICE_MANAGER, User
@@ -73,7 +74,13 @@ def visible_cases(viewer: Viewer) -> ColumnElement[bool]:
                 Message.case_id == Case.id, Message.from_address == viewer.email.lower()
             )
         )
-        mine = or_(raised, in_wards(viewer.wards))
+        requested = exists(  # raised from the councillor's request form (crm.informing)
+            select(CouncillorRequest.id).where(
+                CouncillorRequest.case_id == Case.id,
+                CouncillorRequest.raised_by_id == viewer.user_id,
+            )
+        )
+        mine = or_(raised, requested, in_wards(viewer.wards))
         return or_(assigned, and_(mine, not_(is_restricted())))
     return false()
 

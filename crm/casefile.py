@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from crm import access, audit, notes
 from crm.errors import NotFound
+from crm.informing.deadlines import CaseDeadline, next_deadline
+from crm.informing.models import CouncillorRequest
+from crm.informing.requests import request_for
+from crm.informing.status_emails import is_opted_out
 from crm.models import Case, Constituent, ConstituentEmail, TimelineEntry
 from crm.settings import Settings
 from crm.tags.deadlines import Deadline, response_deadline
@@ -20,7 +24,12 @@ from crm.tags.models import CaseTag
 from crm.tags.service import case_tags
 from crm.users.models import User
 
-TIMELINE_LIMIT = 300
+# Newest entries first, a page at a time: a long case's whole story would make a page of
+# hundreds of kilobytes (and as many sanitised bodies) that nobody reads to the end.
+TIMELINE_LIMIT = 50
+# The newest notes, for pinning and unpinning; pinned ones are all shown above, and every
+# note is on the timeline too. A long case has hundreds, each with its own form.
+NOTES_LIMIT = 20
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,11 @@ class CaseFile:
     deadline: Deadline | None
     timeline: list[TimelineEntry]
     kinds: list[str]
+    next_deadline: CaseDeadline | None = None  # the soonest of all its deadlines
+    request: CouncillorRequest | None = None  # when a councillor raised it
+    status_emails_on: bool = False  # the office sends status emails (MAILBAG_STATUS_EMAILS)
+    status_emails_stopped: bool = False  # ... but not on this case
+    older: int | None = None  # the last entry shown, when there are older ones (`before=`)
 
 
 def open_case_file(
@@ -47,8 +61,10 @@ def open_case_file(
     *,
     kind: str = "",
     limit: int = TIMELINE_LIMIT,
+    before: int | None = None,
 ) -> CaseFile:
-    """The case if the viewer may see it; otherwise NotFound, as if it did not exist."""
+    """The case if the viewer may see it; otherwise NotFound, as if it did not exist.
+    The timeline holds `limit` entries, those older than entry `before` when it is given."""
     case = session.scalar(
         select(Case).where(
             Case.reference == reference.strip().upper(), access.visible_cases(viewer)
@@ -63,6 +79,7 @@ def open_case_file(
         )
     constituent = session.get(Constituent, case.constituent_id) if case.constituent_id else None
     tags = case_tags(session, case.id)
+    timeline = _timeline(session, case.id, kind, limit + 1, before)
     return CaseFile(
         case=case,
         constituent=constituent,
@@ -71,11 +88,16 @@ def open_case_file(
         sensitivity=next((t.tag.name for t in tags if t.slot == "sensitivity"), ""),
         owner=session.get(User, case.owner_id) if case.owner_id else None,
         pinned=notes.pinned_notes(session, case.id),
-        notes=notes.all_notes(session, case.id),
+        notes=_recent_notes(session, case.id),
         tags=tags,
         deadline=response_deadline(session, case, settings),
-        timeline=_timeline(session, case.id, kind, limit),
+        timeline=timeline[:limit],
         kinds=_kinds(session, case.id),
+        next_deadline=next_deadline(session, settings, case),
+        request=request_for(session, case.id),
+        status_emails_on=settings.status_emails,
+        status_emails_stopped=is_opted_out(session, case.id),
+        older=timeline[limit - 1].id if len(timeline) > limit else None,
     )
 
 
@@ -91,8 +113,23 @@ def _emails(session: Session, constituent: Constituent | None) -> list[str]:
     )
 
 
-def _timeline(session: Session, case_id: int, kind: str, limit: int) -> list[TimelineEntry]:
-    """Newest first, with each entry's message loaded in the same round trip."""
+def _recent_notes(session: Session, case_id: int) -> list[notes.CaseNote]:
+    return list(
+        session.scalars(
+            select(notes.CaseNote)
+            .where(notes.CaseNote.case_id == case_id)
+            .options(selectinload(notes.CaseNote.author))
+            .order_by(notes.CaseNote.id.desc())
+            .limit(NOTES_LIMIT)
+        )
+    )
+
+
+def _timeline(
+    session: Session, case_id: int, kind: str, limit: int, before: int | None
+) -> list[TimelineEntry]:
+    """Newest first, with each entry's message loaded in the same round trip; after
+    `before`, the entries older than that one (by time, then id), as the page shows them."""
     query = (
         select(TimelineEntry)
         .where(TimelineEntry.case_id == case_id)
@@ -102,6 +139,17 @@ def _timeline(session: Session, case_id: int, kind: str, limit: int) -> list[Tim
     )
     if kind:
         query = query.where(TimelineEntry.kind == kind)
+    anchor = session.get(TimelineEntry, before) if before is not None else None
+    if anchor is not None and anchor.case_id == case_id:
+        query = query.where(
+            or_(
+                TimelineEntry.occurred_at < anchor.occurred_at,
+                and_(
+                    TimelineEntry.occurred_at == anchor.occurred_at,
+                    TimelineEntry.id < anchor.id,
+                ),
+            )
+        )
     return list(session.scalars(query))
 
 

@@ -3,16 +3,37 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    CompoundSelect,
+    Integer,
+    Select,
+    any_,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    union,
+)
+from sqlalchemy.orm import Session, aliased
 
+from crm import casefilters
 from crm.access import Viewer, in_wards, visible_cases
+from crm.followups import status as follow_up_status
+from crm.followups.models import ESCALATED, FollowUp
+from crm.followups.status import Waiting
 from crm.models import Case, Constituent, ConstituentEmail, Message
+from crm.outgoing.models import Organisation
+from crm.reports.period import LONDON
 from crm.tags.models import CaseTag, TagValue
+from crm.types import utcnow
 from crm.users.models import User
 from tagging.axes import Axis
 
@@ -24,6 +45,9 @@ SORTS = {
 }
 MAX_PER_PAGE = 200
 UNASSIGNED = "none"
+# Counting stops here ("10,000+"): an exact count of a long list costs more than the page.
+COUNT_CAP = 10_000
+SEARCH_FIRST_MAX = 2_000  # cases a search may find and still be passed on as a list of ids
 
 
 @dataclass(frozen=True)
@@ -38,12 +62,40 @@ class CaseFilters:
     sort: str = "activity"
     page: int = 1
     per_page: int = 50
+    waiting: str = ""  # "any", or an organisation's name, short name or domain
+    overdue: bool = False  # a follow-up past due, or escalated
+    opened_from: date | None = None  # London days, both inclusive
+    opened_to: date | None = None
+    campaign: int | None = None
+    as_of: datetime | None = None  # "now" for overdue; None: when the list is made
 
 
 @dataclass(frozen=True)
 class ListedTag:
     axis: str
     name: str
+
+
+@dataclass(frozen=True)
+class RowWait:
+    """What a listed case waits for: "Waiting on DWP since 3 Nov, due 24 Nov"."""
+
+    waiting: Waiting
+    overdue: bool
+
+    def describe(self) -> str:
+        w = self.waiting
+        text = f"Waiting on {w.party} since {_short_date(w.since)}"
+        if w.status == ESCALATED:
+            return f"{text}, escalated to the representative"
+        if w.held_for:
+            return f"{text}, due {_short_date(w.due_at)}: {w.held_for}"
+        return f"{text}, due {_short_date(w.due_at)}"
+
+    @property
+    def title(self) -> str:
+        """The longer line (full dates, chases sent, next step) for a tooltip."""
+        return self.waiting.describe()
 
 
 @dataclass(frozen=True)
@@ -57,6 +109,7 @@ class ListedCase:
     owner: str
     last_activity_at: datetime
     tags: list[ListedTag]
+    waiting: list[RowWait] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -65,46 +118,51 @@ class CasePage:
     total: int
     page: int
     per_page: int
+    more: bool = False  # the count stopped at COUNT_CAP: there are more than `total`
 
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
 
+    @property
+    def total_label(self) -> str:
+        """ "1,234", or "10,000+" when the count stopped at the cap."""
+        return f"{self.total:,}+" if self.more else f"{self.total:,}"
+
 
 def search_condition(text: str) -> ColumnElement[bool]:
     """Reference, constituent name, email or postcode, or words in the correspondence."""
+    return Case.id.in_(search_matches(text))
+
+
+def search_matches(text: str) -> CompoundSelect[Any]:
+    """The ids of the cases a search finds, whoever may see them.
+
+    One narrow query per table, united: each finds its rows through its own index (trigram
+    indexes on PostgreSQL, migration 0012) rather than reading every letter of every case.
+    """
     pattern = f"%{_escape_like(text.strip().lower())}%"
-    constituent = exists(
-        select(Constituent.id)
-        .outerjoin(ConstituentEmail, ConstituentEmail.constituent_id == Constituent.id)
-        .where(
-            Constituent.id == Case.constituent_id,
-            or_(
-                func.lower(Constituent.name).like(pattern, escape="\\"),
-                func.lower(Constituent.postcode).like(pattern, escape="\\"),
-                func.lower(ConstituentEmail.email).like(pattern, escape="\\"),
-            ),
-        )
+
+    def like(column: Any) -> ColumnElement[bool]:
+        return func.lower(column).like(pattern, escape="\\")
+
+    case = aliased(Case)  # not correlated with the list's own `cases`
+    people = union(
+        select(Constituent.id).where(or_(like(Constituent.name), like(Constituent.postcode))),
+        select(ConstituentEmail.constituent_id).where(like(ConstituentEmail.email)),
     )
-    correspondence = exists(
-        select(Message.id).where(
-            Message.case_id == Case.id,
-            or_(
-                func.lower(Message.subject).like(pattern, escape="\\"),
-                func.lower(Message.body_text).like(pattern, escape="\\"),
-            ),
-        )
-    )
-    return or_(
-        func.lower(Case.reference).like(pattern, escape="\\"),
-        func.lower(Case.subject).like(pattern, escape="\\"),
-        constituent,
-        correspondence,
+    return union(
+        select(case.id).where(or_(like(case.reference), like(case.subject))),
+        select(case.id).where(case.constituent_id.in_(people)),
+        select(Message.case_id).where(or_(like(Message.subject), like(Message.body_text))),
     )
 
 
-def filtered(viewer: Viewer, filters: CaseFilters) -> Select[Any]:
-    """The ids of the matching cases the viewer may see (access first, always)."""
+def filtered(
+    viewer: Viewer, filters: CaseFilters, *, found: ColumnElement[bool] | None = None
+) -> Select[Any]:
+    """The ids of the matching cases the viewer may see (access first, always); `found`,
+    when given, stands for the search, its cases already found (see `case_page`)."""
     query = select(Case.id).where(visible_cases(viewer))
     if filters.status:
         query = query.where(Case.status == filters.status)
@@ -117,27 +175,71 @@ def filtered(viewer: Viewer, filters: CaseFilters) -> Select[Any]:
     if filters.ward.strip():
         query = query.where(in_wards((filters.ward.strip().upper(),)))
     if filters.search.strip():
-        query = query.where(search_condition(filters.search))
+        query = query.where(found if found is not None else search_condition(filters.search))
+    if filters.waiting.strip():
+        query = query.where(casefilters.waiting_on(filters.waiting))
+    if filters.overdue:
+        query = query.where(casefilters.overdue(filters.as_of or utcnow()))
+    if filters.opened_from is not None or filters.opened_to is not None:
+        query = query.where(casefilters.opened_between(filters.opened_from, filters.opened_to))
+    if filters.campaign is not None:
+        query = query.where(casefilters.in_campaign(filters.campaign))
     return query
 
 
-def case_page(session: Session, viewer: Viewer, filters: CaseFilters) -> CasePage:
-    """One page of the list, with each row's tags fetched in one more query."""
+def visible_ids(session: Session, viewer: Viewer, case_ids: Sequence[int]) -> set[int]:
+    """Which of these cases the viewer may see (for pages that list follow-ups or kept cases)."""
+    if not case_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(Case.id).where(Case.id.in_(list(set(case_ids))), visible_cases(viewer))
+        )
+    )
+
+
+def visible_references(session: Session, viewer: Viewer, references: Sequence[str]) -> set[str]:
+    """Which of these case references the viewer may see."""
+    if not references:
+        return set()
+    return set(
+        session.scalars(
+            select(Case.reference).where(
+                Case.reference.in_(list(set(references))), visible_cases(viewer)
+            )
+        )
+    )
+
+
+def case_page(
+    session: Session, viewer: Viewer, filters: CaseFilters, *, count_cap: int = COUNT_CAP
+) -> CasePage:
+    """One page of the list, with each row's tags fetched in one more query; the total is
+    counted up to `count_cap` only, and not at all when this page is the last."""
     per_page = max(1, min(filters.per_page, MAX_PER_PAGE))
     page = max(1, filters.page)
-    ids = filtered(viewer, filters).subquery()
-    total = session.scalar(select(func.count()).select_from(ids)) or 0
+    matching = filtered(viewer, filters, found=_search_first(session, filters.search))
     order = SORTS.get(filters.sort, SORTS["activity"])
+    offset = (page - 1) * per_page
+    # The conditions on the query itself, not `id IN (...)`: the planner can then walk the
+    # sort order's index and stop after one page. Aliases keep the conditions' own
+    # subqueries on constituents from correlating with the joined row.
+    person, owner = aliased(Constituent), aliased(User)
     rows = session.execute(
-        select(Case, Constituent.name, Constituent.postcode, User.name, User.email)
-        .where(Case.id.in_(select(ids.c.id)))
-        .outerjoin(Constituent, Constituent.id == Case.constituent_id)
-        .outerjoin(User, User.id == Case.owner_id)
+        matching.with_only_columns(Case, person.name, person.postcode, owner.name, owner.email)
+        .outerjoin(person, person.id == Case.constituent_id)
+        .outerjoin(owner, owner.id == Case.owner_id)
         .order_by(*order)
         .limit(per_page)
-        .offset((page - 1) * per_page)
+        .offset(offset)
     ).all()
+    if len(rows) < per_page and (rows or page == 1):
+        total = offset + len(rows)  # the last page: nothing to count
+    else:
+        capped = matching.limit(count_cap + 1).subquery()
+        total = session.scalar(select(func.count()).select_from(capped)) or 0
     tags = _tags_of(session, [case.id for case, *_ in rows])
+    waits = waits_of(session, [case.id for case, *_ in rows], filters.as_of or utcnow())
     listed = [
         ListedCase(
             id=case.id,
@@ -149,24 +251,38 @@ def case_page(session: Session, viewer: Viewer, filters: CaseFilters) -> CasePag
             owner=owner_name or owner_email or "",
             last_activity_at=case.last_activity_at,
             tags=tags.get(case.id, []),
+            waiting=waits.get(case.id, []),
         )
         for case, name, postcode, owner_name, owner_email in rows
     ]
-    return CasePage(listed, total, page, per_page)
+    return CasePage(listed, min(total, count_cap), page, per_page, more=total > count_cap)
+
+
+def _search_first(session: Session, text: str) -> ColumnElement[bool] | None:
+    """What a search finds, fetched before the list: given as a list of ids, the planner
+    knows how few they are and checks who may see them once for all, not case by case.
+    None (search inside the list's query) when there is no search, or a very broad one."""
+    if not text.strip():
+        return None
+    found = session.scalars(search_matches(text).limit(SEARCH_FIRST_MAX + 1)).all()
+    if len(found) > SEARCH_FIRST_MAX:
+        return None
+    ids = [i for i in found if i is not None]
+    if session.get_bind().dialect.name == "postgresql":
+        # One array parameter, rather than a placeholder per case to render and bind.
+        return Case.id == any_(bindparam("found", ids, type_=ARRAY(Integer)))
+    return Case.id.in_(ids)
 
 
 def _tagged(axis: Axis, value: str) -> ColumnElement[bool]:
     """Tagged with the value or, for issues, anything under it ("Housing" takes in repairs)."""
     name = value.strip().lower()
-    return exists(
-        select(CaseTag.id)
-        .join(TagValue, TagValue.id == CaseTag.tag_id)
-        .where(
-            CaseTag.case_id == Case.id,
-            CaseTag.axis == axis,
-            or_(func.lower(TagValue.path) == name, func.lower(TagValue.path).like(f"{name} ›%")),
-        )
+    # The values first, then the cases holding one: (case_id, tag_id) answers from the index.
+    values = select(TagValue.id).where(
+        TagValue.axis == axis,
+        or_(func.lower(TagValue.path) == name, func.lower(TagValue.path).like(f"{name} ›%")),
     )
+    return exists(select(CaseTag.id).where(CaseTag.case_id == Case.id, CaseTag.tag_id.in_(values)))
 
 
 def _tags_of(session: Session, case_ids: list[int]) -> dict[int, list[ListedTag]]:
@@ -184,6 +300,50 @@ def _tags_of(session: Session, case_ids: list[int]) -> dict[int, list[ListedTag]
     ):
         found[case_id].append(ListedTag(axis.value, path))
     return found
+
+
+def waits_of(session: Session, case_ids: list[int], now: datetime) -> dict[int, list[RowWait]]:
+    """For a page of cases: live follow-ups (one query), then escalated ones (one more)."""
+    found: dict[int, list[RowWait]] = defaultdict(list)
+    if not case_ids:
+        return found
+    for case_id, waits in follow_up_status.waiting_for(session, case_ids).items():
+        found[case_id] += [RowWait(w, w.due_at < now) for w in waits]
+    for w in _escalated(session, case_ids):
+        found[w.case_id].append(RowWait(w, True))
+    return found
+
+
+def _escalated(session: Session, case_ids: list[int]) -> list[Waiting]:
+    """Follow-ups left unanswered after the last chase: still waited for, now by the MP."""
+    rows = session.execute(
+        select(FollowUp, Case.reference, Organisation.name)
+        .join(Case, Case.id == FollowUp.case_id)
+        .outerjoin(Organisation, Organisation.id == FollowUp.organisation_id)
+        .where(FollowUp.case_id.in_(case_ids), FollowUp.status == ESCALATED)
+        .order_by(FollowUp.due_at, FollowUp.id)
+    ).all()
+    return [
+        Waiting(
+            follow_up_id=follow_up.id,
+            case_id=follow_up.case_id,
+            case_reference=reference,
+            party=org_name or follow_up.party_key.partition(":")[2],
+            status=follow_up.status,
+            since=follow_up.opened_at,
+            due_at=follow_up.due_at,
+            chases_sent=follow_up.chases_sent,
+            held_for="",
+        )
+        for follow_up, reference, org_name in rows
+    ]
+
+
+def _short_date(moment: datetime) -> str:
+    """ "3 Nov" in the office's time; with the year when it is not this year."""
+    day = moment.astimezone(LONDON)
+    text = f"{day.day} {day:%b}"
+    return text if day.year == utcnow().astimezone(LONDON).year else f"{text} {day.year}"
 
 
 def _escape_like(text: str) -> str:

@@ -22,16 +22,12 @@ class CaseRow:
 
 
 def case_rows(session: Session, limit: int = 100) -> list[CaseRow]:
-    """Newest activity first, with the constituent's name and the message count."""
-    counts = (
-        select(Message.case_id, func.count(Message.id).label("n"))
-        .group_by(Message.case_id)
-        .subquery()
-    )
+    """Newest activity first, with the constituent's name and the message count (counted
+    for the listed cases only, not grouped over every message first)."""
+    count = select(func.count(Message.id)).where(Message.case_id == Case.id).scalar_subquery()
     rows = session.execute(
-        select(Case, Constituent.name, func.coalesce(counts.c.n, 0))
+        select(Case, Constituent.name, count)
         .outerjoin(Constituent, Case.constituent_id == Constituent.id)
-        .outerjoin(counts, counts.c.case_id == Case.id)
         .order_by(Case.last_activity_at.desc(), Case.id.desc())
         .limit(limit)
     )

@@ -206,6 +206,25 @@ def _clock(value: str) -> time:
     return time(int(hours), int(minutes))
 
 
+def _retention_days(value: str) -> int:
+    """How many days something is kept before the retention policy erases it; 0 keeps it."""
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise ValueError(f"expected a number of days (0 keeps for ever), got {value!r}") from None
+    if number < 0:
+        raise ValueError(f"expected a number of days (0 keeps for ever), got {number}")
+    return number
+
+
+def _existing_file(value: str) -> Path:
+    """A file that is there now, e.g. the office's own screener questions."""
+    path = Path(value.strip()).expanduser()
+    if not path.is_file():
+        raise ValueError(f"expected an existing file, got {value.strip()!r}")
+    return path
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting Mailbag reads; `Settings.from_env()` is called once at the edge."""
@@ -249,6 +268,7 @@ class Settings:
     constituency_postcodes: tuple[str, ...] = ()
     response_days: tuple[tuple[str, int], ...] = ()
     redis_url: str = ""
+    redis_namespace: str = "dramatiq"  # prefix of every key the workers keep in Redis
     chase_grace_days: int = 21
     second_chase_days: int = 7
     sweep_minutes: int = 5
@@ -260,6 +280,13 @@ class Settings:
     report_recipients: tuple[str, ...] = ()
     report_day: str = "mon"
     report_time: time = time(7, 30)
+    retain_closed_cases_days: int = 1461  # four years after closing, then erased; 0: kept
+    retain_campaign_mail_days: int = 365
+    retain_not_casework_days: int = 365
+    retain_quarantine_days: int = 365
+    screener_file: Path | None = None  # the enquiry form's questions; None: the shipped ones
+    status_link_days: int = 90
+    status_emails: bool = False  # status emails to constituents (referred, reply, closed)
 
     @property
     def effective_database_url(self) -> str:
@@ -331,6 +358,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "constituency_postcodes": _postcode_areas,
     "response_days": _response_days,
     "redis_url": _redis_url,
+    "redis_namespace": _text,
     "chase_grace_days": _days,
     "second_chase_days": _days,
     "sweep_minutes": _minutes,
@@ -342,4 +370,11 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "report_recipients": _recipients,
     "report_day": _weekday,
     "report_time": _clock,
+    "retain_closed_cases_days": _retention_days,
+    "retain_campaign_mail_days": _retention_days,
+    "retain_not_casework_days": _retention_days,
+    "retain_quarantine_days": _retention_days,
+    "screener_file": _existing_file,
+    "status_link_days": _days,
+    "status_emails": _boolean,
 }

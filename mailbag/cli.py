@@ -20,7 +20,17 @@ from inbox.retry import retry
 from mailbag import demo, wiring
 from mailbag.cli_campaigns import campaigns
 from mailbag.cli_chase import chase, chases, followups, scheduler, worker
+from mailbag.cli_enquiries import screener
+from mailbag.cli_informing import digest, status_emails_group
 from mailbag.cli_letters import directory, letters, outbox, send
+from mailbag.cli_privacy import (
+    audit_command,
+    backup_command,
+    erase_command,
+    restore_command,
+    retention_group,
+    sar,
+)
 from mailbag.cli_reports import report
 from mailbag.cli_support import friendly_errors
 from mailbag.cli_tags import tags
@@ -197,5 +207,14 @@ for _group in (
     chase,
     followups,
     chases,
+    sar,
+    erase_command,
+    retention_group,
+    audit_command,
+    backup_command,
+    restore_command,
+    digest,
+    status_emails_group,
+    screener,
 ):
     main.add_command(_group)

@@ -154,6 +154,7 @@ def directory_list() -> None:
 @click.option("--address", "postal_address", help="Postal address, lines separated by commas.")
 @click.option("--reply-days", type=int, help="How many days it should take to reply.")
 @click.option("--auto-chase/--no-auto-chase", default=None, help="Chase it automatically.")
+@click.option("--second-chase-days", type=int, help="Days between chases (0: office default).")
 @friendly_errors
 def directory_add(
     name: str,
@@ -163,8 +164,11 @@ def directory_add(
     postal_address: str | None,
     reply_days: int | None,
     auto_chase: bool | None,
+    second_chase_days: int | None,
 ) -> None:
     """Add organisation NAME, or change the one of that name (only what is given)."""
+    from crm.followups import grace
+
     app = wiring.build()
     with app.database.session() as session:
         org = directory_service.add_organisation(
@@ -177,6 +181,8 @@ def directory_add(
             reply_standard_days=reply_days,
             auto_chase=auto_chase,
         )
+        if second_chase_days is not None:
+            grace.set_second_chase_days(session, org, second_chase_days)
         click.echo(f"{org.name}: {', '.join([*org.emails, *org.domains]) or 'no addresses yet'}")
 
 

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import update
+from sqlalchemy import select, text, update
 
 from crm import cases
 from crm.db import Database
-from crm.followups import sweep
+from crm.followups import grace, sweep
 from crm.followups.chasing import RECHECK, RETRY_AFTER
+from crm.followups.errors import FollowUpError
 from crm.followups.models import (
     AWAITING_APPROVAL,
     CHASED,
@@ -25,8 +27,10 @@ from crm.followups.models import (
     FAILED,
     HELD,
     OPEN,
+    RESERVED,
     SATISFIED,
     SENT,
+    UNKNOWN,
     ChaseAttempt,
     FollowUp,
 )
@@ -55,11 +59,11 @@ from tests.support.mail import make_message
 from tests.support.smtp import SmtpServer, free_port
 from tests.support.smtp_fixtures import OFFICE, office_settings
 from tests.support.workers import (
+    HangingSmtp,
     Process,
-    clean_redis,  # noqa: F401 - a fixture
-    queue_drained,
+    RedisSpace,
+    redis_space,  # noqa: F401 - a fixture
     settings_env,
-    sweep_at,
     wait_until,
 )
 
@@ -70,9 +74,9 @@ def office(tmp_path, port: int) -> Settings:
     return office_settings(tmp_path, port, auto_acknowledge=False)
 
 
-def chase_due(database: Database, settings: Settings, now: datetime) -> Result:
+def chase_due(database: Database, settings: Settings, now: datetime, **extra: str) -> Result:
     """`mailbag chase --due --now ...`, as cron (or a test that travels in time) runs it."""
-    env = settings_env(settings, database.url)
+    env = settings_env(settings, database.url, **extra)
     result = CliRunner().invoke(main, ["chase", "--due", "--now", now.isoformat()], env=env)
     assert result.exit_code in (0, 2), result.output
     return result
@@ -158,6 +162,109 @@ def test_second_chase_after_seven_days_then_escalation(database, smtp_server, tm
         main, ["followups", "list", "--escalated"], env=settings_env(settings, database.url)
     )
     assert reference in listed.output and "escalated to the representative" in listed.output
+
+
+def _chase_subjects(server: SmtpServer) -> list[str]:
+    return [m["Subject"].split(":")[0] for m in chases(server)]
+
+
+def test_an_organisation_s_own_interval_sets_the_second_chase_and_escalation(
+    database, smtp_server, tmp_path
+):
+    settings = office(tmp_path, smtp_server.port)
+    reference, _referral_id, sent = referred(database, settings)
+    env = settings_env(settings, database.url)
+    # Given the office manager gives the DWP three days between chases
+    command = ["directory", "add", DWP_NAME, "--second-chase-days", "3"]
+    assert CliRunner().invoke(main, command, env=env).exit_code == 0
+    first = sent + 21 * DAY + timedelta(minutes=1)
+    chase_due(database, settings, first)
+    assert any("next chase due" in line for line in timeline(database, reference))
+    # When the sweep runs two days after the first chase, then three
+    chase_due(database, settings, first + 2 * DAY + timedelta(minutes=1))
+    assert _chase_subjects(smtp_server) == ["Reminder"]
+    chase_due(database, settings, first + 3 * DAY + timedelta(minutes=1))
+    # Then the second chase went after three days, and escalation three days after that
+    assert _chase_subjects(smtp_server) == ["Reminder", "Second reminder"]
+    result = chase_due(database, settings, first + 6 * DAY + timedelta(minutes=2))
+    assert "1 escalated" in result.output
+    assert follow_up_of(database, reference).status == ESCALATED
+
+
+def test_a_case_s_own_interval_wins_over_its_organisation_s(database, smtp_server, tmp_path):
+    settings = office(tmp_path, smtp_server.port)
+    reference, _referral_id, sent = referred(database, settings)
+    # Given the DWP's chases are three days apart, but this case waits ten
+    with database.session() as session:
+        org = directory.find_by_name(session, DWP_NAME)
+        grace.set_second_chase_days(session, org, 3)
+        grace.set_rule(
+            session,
+            case_id=cases.get(session, reference).id,
+            days=None,
+            working_days=None,
+            second_chase_days=10,
+            reason="the DWP asked for more time on this claim",
+            who="amy",
+        )
+        # (an organisation's interval has one home, its directory entry, not a grace rule)
+        with pytest.raises(FollowUpError, match="is in the directory"):
+            grace.set_rule(
+                session,
+                organisation_id=org.id,
+                days=None,
+                working_days=None,
+                second_chase_days=4,
+                reason="",
+                who="amy",
+            )
+    first = sent + 21 * DAY + timedelta(minutes=1)
+    chase_due(database, settings, first)
+    # When the sweep runs nine days after the first chase, then ten
+    chase_due(database, settings, first + 9 * DAY + timedelta(minutes=1))
+    assert _chase_subjects(smtp_server) == ["Reminder"]
+    chase_due(database, settings, first + 10 * DAY + timedelta(minutes=1))
+    # Then the second chase kept to the case's ten days
+    assert _chase_subjects(smtp_server) == ["Reminder", "Second reminder"]
+
+
+def test_without_an_interval_of_its_own_an_organisation_uses_the_office_default(
+    database, smtp_server, tmp_path
+):
+    settings = office(tmp_path, smtp_server.port)
+    reference, _referral_id, sent = referred(database, settings)
+    env = settings_env(settings, database.url)
+    # Given the DWP once had an interval of its own, and it was set back to the default
+    for days in ("12", "0"):
+        command = ["directory", "add", DWP_NAME, "--second-chase-days", days]
+        assert CliRunner().invoke(main, command, env=env).exit_code == 0
+    with database.session() as session:
+        assert directory.find_by_name(session, DWP_NAME).second_chase_days is None
+    # When the chases go with MAILBAG_SECOND_CHASE_DAYS=5
+    first = sent + 21 * DAY + timedelta(minutes=1)
+    five = {"MAILBAG_SECOND_CHASE_DAYS": "5"}
+    chase_due(database, settings, first, **five)
+    chase_due(database, settings, first + 4 * DAY + timedelta(minutes=1), **five)
+    assert _chase_subjects(smtp_server) == ["Reminder"]
+    chase_due(database, settings, first + 5 * DAY + timedelta(minutes=1), **five)
+    # Then the second chase kept to the office's five days
+    assert _chase_subjects(smtp_server) == ["Reminder", "Second reminder"]
+    assert follow_up_of(database, reference).chases_sent == 2
+
+
+@pytest.mark.parametrize("days", ["-1", "366"])
+def test_an_interval_out_of_range_is_one_clear_line(database, tmp_path, days):
+    settings = office(tmp_path, free_port())
+    env = settings_env(settings, database.url)
+    result = CliRunner().invoke(
+        main, ["directory", "add", DWP_NAME, "--second-chase-days", days], env=env
+    )
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "mailbag: error: the interval between chases is between 1 and 365 days"
+    )
+    with database.session() as session:  # nothing half-done: the organisation was not added
+        assert directory.organisations(session) == []
 
 
 def test_an_organisation_without_auto_chase_waits_for_one_click(database, smtp_server, tmp_path):
@@ -322,15 +429,15 @@ def test_after_redis_is_flushed_the_scheduled_sweep_still_chases(
     database,
     smtp_server,
     tmp_path,
-    clean_redis,  # noqa: F811
+    redis_space: RedisSpace,  # noqa: F811
 ):
     settings = office(tmp_path, smtp_server.port)
     reference, _referral_id, _sent = referred(database, settings)
-    env = settings_env(settings, database.url, MAILBAG_SWEEP_MINUTES="60")
+    env = settings_env(settings, database.url, redis_space, MAILBAG_SWEEP_MINUTES="60")
     # Given workers were running when the referral went, then Redis lost everything
     with Process("worker", env, tmp_path / "worker-1.log", "--threads", "2") as worker:
         worker.wait_ready()
-    clean_redis.flushdb()
+    assert redis_space.flush() > 0
     _fell_due(database, reference)
     # When the workers and the scheduler start again
     with (
@@ -338,10 +445,76 @@ def test_after_redis_is_flushed_the_scheduled_sweep_still_chases(
         Process("scheduler", env, tmp_path / "scheduler.log"),
     ):
         wait_until(lambda: len(chases(smtp_server)) == 1, "the chase at the SMTP server")
-        wait_until(lambda: queue_drained(clean_redis), "the workers to finish")
+        wait_until(redis_space.drained, "the workers to finish")
     # Then the chase went, once
     assert len(chases(smtp_server)) == 1
     assert follow_up_of(database, reference).status == CHASED
+
+
+def _attempt_state(database: Database, reference: str) -> str:
+    [attempt] = attempts_of(database, follow_up_of(database, reference).id)
+    return attempt.state
+
+
+def test_a_worker_killed_mid_send_then_restarted_sends_no_second_chase(
+    database,
+    smtp_server,
+    tmp_path,
+    redis_space: RedisSpace,  # noqa: F811
+):
+    settings = office(tmp_path, smtp_server.port)
+    reference, _referral_id, sent = referred(database, settings)
+    due = sent + 21 * DAY + timedelta(minutes=1)
+    with HangingSmtp() as hanging:
+        # Given a worker is stuck in the SMTP conversation: the server holds the whole chase
+        # and has not answered DATA (nor will it, however long the worker waits)
+        env = settings_env(
+            settings,
+            database.url,
+            redis_space,
+            MAILBAG_SMTP_PORT=str(hanging.port),
+            MAILBAG_SMTP_TIMEOUT="600",
+        )
+        first = Process("worker", env, tmp_path / "worker-1.log", "--threads", "2")
+        redis_space.sweep_at(due)
+        wait_until(lambda: len(hanging.received) == 1, "the chase to reach the SMTP server")
+        assert _attempt_state(database, reference) == RESERVED
+        # When the worker is killed there and then, and a worker starts again
+        dead = redis_space.workers_seen()
+        first.kill()
+        env = settings_env(settings, database.url, redis_space)
+        with Process("worker", env, tmp_path / "worker-2.log", "--threads", "2"):
+            # And the sweep runs once the reservation is due to be looked at again, and later
+            redis_space.sweep_at(due + RECHECK + timedelta(minutes=5))
+            wait_until(
+                lambda: _attempt_state(database, reference) == UNKNOWN,
+                "the interrupted chase to be settled",
+            )
+            wait_until(lambda: redis_space.drained(dead), "the workers to finish")
+            redis_space.sweep_at(due + RECHECK + timedelta(hours=1))
+            wait_until(lambda: redis_space.drained(dead), "the workers to finish")
+    # Then exactly one chase reached an SMTP server, and the doubt is put to staff on the case
+    # (the README: an ambiguous send is never resent automatically)
+    assert len(hanging.received) == 1 and chases(smtp_server) == []
+    follow_up = follow_up_of(database, reference)
+    [attempt] = attempts_of(database, follow_up.id)
+    assert (follow_up.status, attempt.state, follow_up.chases_sent) == (HELD, UNKNOWN, 0)
+    assert any("may or may not have arrived" in line for line in timeline(database, reference))
+    env = settings_env(settings, database.url)
+    listed = CliRunner().invoke(main, ["chases", "list"], env=env)
+    assert f"{attempt.id:>6}  {reference}" in listed.output and UNKNOWN in listed.output
+    # And no one can start a new chase round it until it is settled
+    extend = ["followups", "extend", str(follow_up.id), "--days", "7", "--reason", "wait"]
+    refused = CliRunner().invoke(main, extend, env=env)
+    assert refused.exit_code == 2 and "may have been sent: settle it first" in refused.output
+    # When staff confirm the DWP got it, the follow-up carries on to the second chase
+    resolved = CliRunner().invoke(
+        main, ["chases", "resolve", str(attempt.id), "--sent", "--by", "amy"], env=env
+    )
+    assert resolved.exit_code == 0, resolved.output
+    follow_up = follow_up_of(database, reference)
+    assert (follow_up.status, follow_up.chases_sent) == (CHASED, 1)
+    assert chases(smtp_server) == []
 
 
 @pytest.fixture
@@ -350,11 +523,29 @@ def postgres(postgres_url: str) -> Iterator[Database]:
     yield from databases.postgres_database(postgres_url)
 
 
+@contextmanager
+def _rows_locked(database: Database) -> Iterator[None]:
+    """Every follow-up row locked (FOR UPDATE) until the block ends."""
+    with database.engine.connect() as connection, connection.begin():
+        connection.execute(select(FollowUp.id).with_for_update()).all()
+        yield
+
+
+def _waiting_on_a_lock(database: Database) -> set[str]:
+    """The application names of this database's sessions that wait for a row lock."""
+    query = text(
+        "SELECT DISTINCT application_name FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    with database.engine.connect() as connection:
+        return set(connection.scalars(query))
+
+
 def test_sweeps_in_two_worker_processes_at_once_send_each_chase_once(
     postgres,
     smtp_server,
     tmp_path,
-    clean_redis,  # noqa: F811
+    redis_space: RedisSpace,  # noqa: F811
 ):
     database = postgres
     settings = office(tmp_path, smtp_server.port)
@@ -363,19 +554,28 @@ def test_sweeps_in_two_worker_processes_at_once_send_each_chase_once(
     for reference in references:
         refer(database, settings, reference)
     due = utcnow() + 21 * DAY + timedelta(minutes=1)
-    env = settings_env(settings, database.url)
-    # Given two worker processes, four threads each
-    with (
-        Process("worker", env, tmp_path / "worker-1.log", "--threads", "4") as one,
-        Process("worker", env, tmp_path / "worker-2.log", "--threads", "4") as two,
-    ):
-        one.wait_ready()
-        two.wait_ready()
-        # When eight sweeps are sent at once
+    # Given two worker processes, two threads each, each taking two messages at a time (so
+    # neither can take every sweep), named in PostgreSQL so their waits can be seen
+    workers = []
+    for name in ("worker-1", "worker-2"):
+        url = f"{database.url}?application_name={name}"
+        env = settings_env(settings, url, redis_space, dramatiq_queue_prefetch="2")
+        workers.append(Process("worker", env, tmp_path / f"{name}.log", "--threads", "2"))
+    for worker in workers:
+        worker.wait_ready()
+    # When eight sweeps are sent while the due rows are locked, so that sweeps in both
+    # processes reach the claim and wait there, and then all go at the same moment
+    with _rows_locked(database):
         for _ in range(8):
-            sweep_at(due)
-        wait_until(lambda: len(chases(smtp_server)) >= 3, "three chases")
-        wait_until(lambda: queue_drained(clean_redis), "the workers to finish")
+            redis_space.sweep_at(due)
+        wait_until(
+            lambda: _waiting_on_a_lock(database) == {"worker-1", "worker-2"},
+            "sweeps in both workers to wait for the same rows",
+        )
+    wait_until(lambda: len(chases(smtp_server)) >= 3, "three chases")
+    wait_until(redis_space.drained, "the workers to finish")
+    for worker in workers:
+        worker.stop()
     # Then each case's chase arrived exactly once
     arrived = sorted(m["Subject"].rsplit("[", 1)[1].rstrip("]") for m in chases(smtp_server))
     assert arrived == sorted(references)

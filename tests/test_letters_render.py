@@ -45,6 +45,10 @@ SHIPPED = [
     "chase_second",
     "escalation",
     "closing",
+    "status_link",
+    "status_referred",
+    "status_reply_received",
+    "status_closed",
 ]
 CASE = CaseView(
     reference="MB-2026-000123",

@@ -4,15 +4,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Annotated, Any
 
 from litestar import Router, get
 from litestar.exceptions import NotFoundException
+from litestar.openapi import ResponseSpec
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from crm.casefile import open_case_file
 from crm.caselist import case_page
 from crm.errors import NotFound
 from web.cases import filters_from
 from web.pages import AnyRequest, services
+
+
+@dataclass
+class ErrorOut:
+    """Why a request was refused, in one line."""
+
+    detail: str
+
+
+# Documented so that clients (and the schema fuzz test) know every answer they can meet.
+SIGNED_OUT = {401: ResponseSpec(ErrorOut, description="Not signed in, or the session ended")}
+NOT_FOUND = {404: ResponseSpec(ErrorOut, description="No such case, or not one you may see")}
+NUMBERS = frozenset({"page", "owner", "campaign"})  # filters that are database integers
 
 
 @dataclass
@@ -25,6 +41,18 @@ class TagOut:
 
 
 @dataclass
+class WaitingOut:
+    """A reply the case waits for: from whom, since when, due when, and whether it is late."""
+
+    party: str
+    status: str
+    since: datetime
+    due_at: datetime
+    overdue: bool
+    description: str
+
+
+@dataclass
 class CaseRowOut:
     reference: str
     status: str
@@ -33,6 +61,7 @@ class CaseRowOut:
     owner: str
     last_activity_at: datetime
     tags: list[TagOut]
+    waiting: list[WaitingOut]
 
 
 @dataclass
@@ -69,10 +98,48 @@ class CaseOut:
     timeline: list[EntryOut]
 
 
-@get("/cases", sync_to_thread=True)
-def api_cases(request: AnyRequest) -> CaseListOut:
-    """Cases the signed-in person may see; the list page's filters (status, q, issue...)."""
-    filters = filters_from(request.query_params)
+def _query(description: str) -> Any:
+    return QueryParameter(description=description, required=False)
+
+
+@get("/cases", sync_to_thread=True, responses=SIGNED_OUT)
+def api_cases(
+    request: AnyRequest,
+    q: Annotated[str, _query("Reference, name, email, postcode or words in the mail")] = "",
+    status: Annotated[str, _query("open or closed")] = "",
+    issue: Annotated[str, _query("An issue, e.g. Housing (takes in Housing › Repairs)")] = "",
+    urgency: Annotated[str, _query("immediate, high, normal or low")] = "",
+    sensitivity: Annotated[str, _query("A sensitivity value")] = "",
+    transferability: Annotated[str, _query("A transferability value")] = "",
+    owner: Annotated[str, _query("A user id, or none for unassigned cases")] = "",
+    ward: Annotated[str, _query("A postcode area, district or sector, e.g. EX4")] = "",
+    waiting: Annotated[str, _query("any, or an organisation (name, short name or domain)")] = "",
+    overdue: Annotated[str, _query("1: a follow-up past due, or escalated")] = "",
+    opened_from: Annotated[str, _query("Opened on or after this day, YYYY-MM-DD")] = "",
+    opened_to: Annotated[str, _query("Opened on or before this day, YYYY-MM-DD")] = "",
+    campaign: Annotated[str, _query("A campaign id: cases holding its letters")] = "",
+    sort: Annotated[str, _query("activity, oldest, opened or reference")] = "",
+    page: Annotated[str, _query("Page number, from 1")] = "",
+) -> CaseListOut:
+    """Cases the signed-in person may see, narrowed by the list page's filters."""
+    given = {
+        "q": q,
+        "status": status,
+        "issue": issue,
+        "urgency": urgency,
+        "sensitivity": sensitivity,
+        "transferability": transferability,
+        "owner": owner,
+        "ward": ward,
+        "waiting": waiting,
+        "overdue": overdue,
+        "opened_from": opened_from,
+        "opened_to": opened_to,
+        "campaign": campaign,
+        "sort": sort,
+        "page": page,
+    }
+    filters = filters_from({name: _clean(name, value) for name, value in given.items() if value})
     with services(request).database.session() as session:
         listing = case_page(session, request.user.viewer, filters)
     return CaseListOut(
@@ -88,19 +155,32 @@ def api_cases(request: AnyRequest) -> CaseListOut:
                 row.owner,
                 row.last_activity_at,
                 [TagOut(t.axis, t.name, True, "", "") for t in row.tags],
+                [
+                    WaitingOut(
+                        w.waiting.party,
+                        w.waiting.status,
+                        w.waiting.since,
+                        w.waiting.due_at,
+                        w.overdue,
+                        w.describe(),
+                    )
+                    for w in row.waiting
+                ],
             )
             for row in listing.rows
         ],
     )
 
 
-@get("/cases/{reference:str}", sync_to_thread=True)
-def api_case(request: AnyRequest, reference: str, kind: str = "") -> CaseOut:
+@get("/cases/{reference:str}", sync_to_thread=True, responses=SIGNED_OUT | NOT_FOUND)
+def api_case(request: AnyRequest, reference: FromPath[str], kind: FromQuery[str] = "") -> CaseOut:
     """One case with its tags (and why), pinned notes and timeline, newest first."""
     app = services(request)
     with app.database.session() as session:
         try:
-            file = open_case_file(session, app.settings, request.user.viewer, reference, kind=kind)
+            file = open_case_file(
+                session, app.settings, request.user.viewer, _plain(reference), kind=_plain(kind)
+            )
         except NotFound:
             raise NotFoundException("no such case") from None
         person = file.constituent
@@ -131,6 +211,20 @@ def api_case(request: AnyRequest, reference: str, kind: str = "") -> CaseOut:
                 for e in file.timeline
             ],
         )
+
+
+def _plain(text: str) -> str:
+    """Without NUL characters: PostgreSQL refuses them in text, which would be a 500."""
+    return text.replace("\x00", "")
+
+
+def _clean(name: str, value: str) -> str:
+    """A filter value safe to query with: numbers only as ASCII digits that fit an integer
+    column ("²" is a digit to str.isdigit but not to int()); anything else is ignored."""
+    value = _plain(value)
+    if name in NUMBERS and value.isdigit() and not (value.isascii() and len(value) <= 9):
+        return ""
+    return value
 
 
 router = Router(path="/api", route_handlers=[api_cases, api_case])

@@ -23,7 +23,23 @@ from markupsafe import escape
 
 from crm.db import Database
 from crm.settings import Settings
-from web import admin, api, auth, cases, councillor, review
+from web import (
+    admin,
+    api,
+    auth,
+    campaigns,
+    cases,
+    chases,
+    councillor,
+    councillor_requests,
+    enquiry,
+    exports,
+    manage,
+    privacy,
+    review,
+    status_emails,
+    status_page,
+)
 from web.admin import RetryQuarantine
 from web.security import PUBLIC_PATHS, SessionUser, security_headers
 
@@ -67,8 +83,19 @@ def create_app(
             auth.sign_out,
             cases.router,
             councillor.councillor_cases,
+            councillor.digest_settings,
+            councillor.save_digest_settings,
+            councillor_requests.router,
+            status_emails.stop_or_resume,
             admin.router,
             review.router,
+            campaigns.router,
+            chases.router,
+            manage.router,
+            exports.router,
+            privacy.router,
+            enquiry.router,
+            status_page.router,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
     )

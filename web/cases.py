@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from litestar import Router, get, post
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm import casework, notes
+from crm import casefilters, casework, notes
 from crm import constituents as constituent_service
 from crm.casefile import open_case_file
 from crm.caselist import SORTS, UNASSIGNED, CaseFilters, case_page
@@ -31,11 +33,13 @@ from web.email_html import sanitise
 from web.pages import AnyRequest, Form, back, flash, page, services
 
 PER_PAGE = 50
+YES = ("1", "on", "yes", "true")
 
 
 def filters_from(query: Any) -> CaseFilters:
     """The list's filters from the query string; unknown values are ignored, not errors."""
     page_text = query.get("page", "1")
+    campaign = query.get("campaign", "")
     return CaseFilters(
         status=query.get("status", "") if query.get("status") in ("open", "closed") else "",
         tags={axis: query[axis.value] for axis in AXES if query.get(axis.value)},
@@ -45,7 +49,20 @@ def filters_from(query: Any) -> CaseFilters:
         sort=query.get("sort", "activity") if query.get("sort") in SORTS else "activity",
         page=int(page_text) if page_text.isdigit() else 1,
         per_page=PER_PAGE,
+        waiting=query.get("waiting", "")[:200],
+        overdue=query.get("overdue", "") in YES,
+        opened_from=_day(query.get("opened_from", "")),
+        opened_to=_day(query.get("opened_to", "")),
+        campaign=int(campaign) if campaign.isdigit() and len(campaign) < 10 else None,
     )
+
+
+def _day(text: str) -> date | None:
+    """A YYYY-MM-DD date, or no bound at all when it is anything else."""
+    try:
+        return date.fromisoformat(text.strip()[:10]) if text.strip() else None
+    except ValueError:
+        return None
 
 
 @get("/", sync_to_thread=True)
@@ -57,6 +74,7 @@ def case_list(request: AnyRequest) -> Template | Redirect:
         listing = case_page(session, request.user.viewer, filters)
         choices = tag_choices(session)
         people = [(u.id, u.label) for u in staff(session)]
+        more = casefilters.choices(session)
     return page(
         request,
         "case_list.html",
@@ -64,6 +82,9 @@ def case_list(request: AnyRequest) -> Template | Redirect:
         filters=filters,
         choices=choices,
         people=people,
+        organisations=more.organisations,
+        campaigns=more.campaigns,
+        anyone=casefilters.ANYONE,
         unassigned=UNASSIGNED,
         sorts=list(SORTS),
         query=dict(request.query_params),
@@ -71,7 +92,7 @@ def case_list(request: AnyRequest) -> Template | Redirect:
 
 
 @get("/cases/{reference:str}", sync_to_thread=True)
-def case_view(request: AnyRequest, reference: str, kind: str = "") -> Template:
+def case_view(request: AnyRequest, reference: FromPath[str], kind: FromQuery[str] = "") -> Template:
     settings = services(request).settings
     me: Me = request.user
     with services(request).database.session() as session:
@@ -124,7 +145,7 @@ def _url(reference: str) -> str:
 
 
 @post("/cases/{reference:str}/notes", sync_to_thread=True)
-def add_note(request: AnyRequest, reference: str, data: Form) -> Redirect:
+def add_note(request: AnyRequest, reference: FromPath[str], data: Form) -> Redirect:
     """Staff add notes; a councillor's note is a request to the office."""
     with services(request).database.session() as session:
         case = _case(session, request.user, reference)
@@ -139,14 +160,16 @@ def add_note(request: AnyRequest, reference: str, data: Form) -> Redirect:
 
 
 @post("/cases/{reference:str}/notes/{note_id:int}/pin", guards=[staff_only], sync_to_thread=True)
-def pin_note(request: AnyRequest, reference: str, note_id: int, data: Form) -> Redirect:
+def pin_note(
+    request: AnyRequest, reference: FromPath[str], note_id: FromPath[int], data: Form
+) -> Redirect:
     return _act(
         request, reference, lambda s, c: notes.set_pinned(s, c, note_id, data.get("pinned") == "1")
     )
 
 
 @post("/cases/{reference:str}/assign", guards=[staff_only], sync_to_thread=True)
-def assign(request: AnyRequest, reference: str, data: Form) -> Redirect:
+def assign(request: AnyRequest, reference: FromPath[str], data: Form) -> Redirect:
     owner = data.get("owner", "")
     owner_id = int(owner) if owner.isdigit() else None
     return _act(
@@ -158,7 +181,7 @@ def assign(request: AnyRequest, reference: str, data: Form) -> Redirect:
 
 
 @post("/cases/{reference:str}/status", guards=[staff_only], sync_to_thread=True)
-def change_status(request: AnyRequest, reference: str, data: Form) -> Redirect:
+def change_status(request: AnyRequest, reference: FromPath[str], data: Form) -> Redirect:
     action, reason = data.get("action", ""), data.get("reason", "")
 
     def run(session: Session, case: Case) -> None:
@@ -174,7 +197,7 @@ def change_status(request: AnyRequest, reference: str, data: Form) -> Redirect:
 
 
 @post("/cases/{reference:str}/tags", guards=[staff_only], sync_to_thread=True)
-def change_tag(request: AnyRequest, reference: str, data: Form) -> Redirect:
+def change_tag(request: AnyRequest, reference: FromPath[str], data: Form) -> Redirect:
     axis_text, value = data.get("axis", ""), data.get("value", "")
 
     def run(session: Session, case: Case) -> None:
@@ -195,7 +218,7 @@ def change_tag(request: AnyRequest, reference: str, data: Form) -> Redirect:
 
 
 @post("/cases/{reference:str}/merge", guards=[staff_only], sync_to_thread=True)
-def merge(request: AnyRequest, reference: str, data: Form) -> Redirect:
+def merge(request: AnyRequest, reference: FromPath[str], data: Form) -> Redirect:
     other = data.get("other", "").strip().lstrip("#")
 
     def run(session: Session, case: Case) -> None:
@@ -207,7 +230,9 @@ def merge(request: AnyRequest, reference: str, data: Form) -> Redirect:
 
 
 @post("/cases/{reference:str}/letters/preview", guards=[staff_only], sync_to_thread=True)
-def letter_preview(request: AnyRequest, reference: str, data: Form) -> Template | Redirect:
+def letter_preview(
+    request: AnyRequest, reference: FromPath[str], data: Form
+) -> Template | Redirect:
     """See the letter exactly as it would go; sending is a second, deliberate step."""
     settings = services(request).settings
     template, to, note = data.get("template", ""), data.get("to", "").strip(), data.get("note", "")
@@ -230,7 +255,7 @@ def letter_preview(request: AnyRequest, reference: str, data: Form) -> Template 
 
 
 @post("/cases/{reference:str}/letters/send", guards=[staff_only], sync_to_thread=True)
-def letter_send(request: AnyRequest, reference: str, data: Form) -> Redirect:
+def letter_send(request: AnyRequest, reference: FromPath[str], data: Form) -> Redirect:
     app = services(request)
     with app.database.session() as session:
         case = _case(session, request.user, reference)

@@ -10,7 +10,7 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
 from crm.access import Viewer
-from crm.users.models import OFFICE_MANAGER, STAFF, User
+from crm.users.models import COUNCILLOR, OFFICE_MANAGER, STAFF, User
 
 
 @dataclass(frozen=True)
@@ -52,3 +52,9 @@ def managers_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHa
     """Guard: the office manager's pages (the audit log)."""
     if not connection.user.is_manager:
         raise PermissionDeniedException("for office managers only")
+
+
+def councillors_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: the councillor's own pages (raising a case, their digest)."""
+    if connection.user.role != COUNCILLOR:
+        raise PermissionDeniedException("for councillors only")

@@ -16,6 +16,7 @@ from litestar.exceptions import HTTPException
 from litestar.params import FromQuery
 from litestar.response import Template
 
+from crm.casefilters import ANYONE
 from crm.caselist import UNASSIGNED
 from crm.reports.errors import ReportError
 from crm.reports.make import make_workbook
@@ -88,16 +89,30 @@ def _following(week: Week) -> date | None:
 
 
 def _links(review: WeeklyReview) -> dict[str, dict[str, str]]:
-    """Case-list addresses for each breakdown row, by the filters the list has."""
+    """Case-list addresses for each breakdown row, by the filters the list has.
+
+    The list shows cases as they stand now; the figures are as at the end of the week.
+    """
+    week = review.week
     return {
         "issue": {b.label: _list(issue=b.key) for b in review.by_issue if b.key},
         "caseworker": {b.label: _list(owner=b.key or UNASSIGNED) for b in review.by_caseworker},
         "urgency": {b.label: _list(urgency=b.key) for b in review.by_urgency if b.key},
+        "waiting": {w.organisation: _list(waiting=w.organisation) for w in review.waiting},
+        "campaign": {str(c.campaign_id): f"/campaigns/{c.campaign_id}" for c in review.campaigns},
+        "lists": {
+            "new this week": _list(
+                status="", opened_from=week.first.isoformat(), opened_to=week.ending.isoformat()
+            ),
+            "waiting on third parties": _list(waiting=ANYONE),
+            "overdue": _list(overdue="1"),
+        },
     }
 
 
 def _list(**filters: Any) -> str:
-    return "/?" + urlencode({"status": "open", **filters})
+    given = {"status": "open", **filters}
+    return "/?" + urlencode({name: value for name, value in given.items() if value})
 
 
 router = Router(path="/review", guards=[staff_only], route_handlers=[review_page, review_download])

@@ -260,7 +260,8 @@ def _mark_sent(
     if follow_up.status in (OPEN, CHASED, HELD):
         follow_up.status = CHASED
         start = max(when, now)  # a sweep run for a later moment counts from that moment
-        follow_up.due_at = grace.add_days(start, settings.second_chase_days, follow_up.working_days)
+        interval = grace.second_chase_days(session, settings, follow_up)
+        follow_up.due_at = grace.add_days(start, interval, follow_up.working_days)
         last = follow_up.chases_sent >= MAX_CHASES
         step = "escalation" if last else "next chase"
         what += f"; {step} due {follow_up.due_at:%d %b %Y} unless they reply"

@@ -9,12 +9,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm.followups.models import GraceRule
+from crm.followups.errors import FollowUpError
+from crm.followups.models import FollowUp, GraceRule
 from crm.outgoing.models import Organisation
 from crm.settings import Settings
 from tagging.deadlines import add_working_days
 
 LONDON = ZoneInfo("Europe/London")
+MAX_DAYS = 365
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,37 @@ def grace_for(
     return Grace(days, working, source)
 
 
+def second_chase_days(session: Session, settings: Settings, follow_up: FollowUp) -> int:
+    """Days from a chase to the next (and from the last to escalation): case, organisation, office.
+
+    The case's grace rule, else the organisation's directory entry (one place for it, which
+    the office manager edits), else MAILBAG_SECOND_CHASE_DAYS. Read when a chase is recorded
+    as sent, so a change applies from the next chase on.
+    """
+    case_rule = session.scalar(select(GraceRule).where(GraceRule.case_id == follow_up.case_id))
+    if case_rule is not None and case_rule.second_chase_days is not None:
+        return case_rule.second_chase_days
+    if follow_up.organisation_id is not None:
+        organisation = session.get(Organisation, follow_up.organisation_id)
+        if organisation is not None and organisation.second_chase_days is not None:
+            return organisation.second_chase_days
+    return settings.second_chase_days
+
+
+def set_second_chase_days(session: Session, organisation: Organisation, days: int) -> None:
+    """An organisation's own interval between chases; 0 goes back to the office default."""
+    _check_interval(days, allow_default=True)
+    organisation.second_chase_days = days or None
+    session.flush()
+
+
+def _check_interval(days: int, *, allow_default: bool = False) -> None:
+    if allow_default and days == 0:
+        return
+    if not 1 <= days <= MAX_DAYS:
+        raise FollowUpError(f"the interval between chases is between 1 and {MAX_DAYS} days")
+
+
 def add_days(start: datetime, days: int, working_days: bool) -> datetime:
     """Calendar days exactly, or working days (English bank holidays) at the same UK time."""
     if not working_days:
@@ -75,8 +108,13 @@ def set_rule(
     working_days: bool | None,
     reason: str,
     who: str,
+    second_chase_days: int | None = None,
 ) -> GraceRule:
-    """Create or change the grace rule of one case or one organisation."""
+    """Create or change the grace rule of one case or one organisation (given fields only)."""
+    if second_chase_days is not None:
+        if case_id is None:
+            raise FollowUpError("an organisation's interval between chases is in the directory")
+        _check_interval(second_chase_days)
     column = GraceRule.case_id if case_id is not None else GraceRule.organisation_id
     rule = session.scalar(select(GraceRule).where(column == (case_id or organisation_id)))
     if rule is None:
@@ -86,6 +124,8 @@ def set_rule(
         rule.days = days
     if working_days is not None:
         rule.working_days = working_days
+    if second_chase_days is not None:
+        rule.second_chase_days = second_chase_days
     rule.reason, rule.set_by = reason, who
     session.flush()
     return rule

@@ -145,6 +145,7 @@ class GraceRule(Base):
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("third_parties.id"), unique=True)
     days: Mapped[int | None] = mapped_column(Integer)
     working_days: Mapped[bool | None] = mapped_column(Boolean)
+    second_chase_days: Mapped[int | None] = mapped_column(Integer)  # a case's only: see grace
     reason: Mapped[str] = mapped_column(Text, default="")
     set_by: Mapped[str] = mapped_column(String(200), default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -24,6 +24,7 @@ class Organisation(Base):
     postal_address: Mapped[str] = mapped_column(Text, default="")
     reply_standard_days: Mapped[int] = mapped_column(Integer, default=20)
     auto_chase: Mapped[bool] = mapped_column(Boolean, default=True)
+    second_chase_days: Mapped[int | None] = mapped_column(Integer)  # None: the office default
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

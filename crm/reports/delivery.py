@@ -1,9 +1,11 @@
 """The weekly review by email: the office managers' workbook, attached, through the office's
 SMTP server (crm.outgoing.smtp), for the periodic job and `mailbag report email`.
 
-A send that fails raises SendError (a job retries it). Delivery is at least once: a worker
-that dies after the server took the message and before the job is acknowledged sends it
-again, and a second copy of a report to staff is the lesser harm than none.
+A send that fails raises SendError (a job retries it). Each week sent is recorded
+(crm.reports.once), and the periodic job sends only a week not sent yet, so a restarted or
+second scheduler never emails a week twice. A worker that dies after the server took the
+message and before the record is written may send it once more when its claim goes stale:
+a second copy of a report to staff is the lesser harm than none.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from crm.db import Database
 from crm.outgoing import smtp
 from crm.outgoing.compose import new_message_id, office_mailbox
 from crm.outgoing.send import WIRE
+from crm.reports import once
 from crm.reports.make import Made, make_workbook
 from crm.settings import Settings
 from crm.types import utcnow
@@ -71,6 +74,7 @@ def email_weekly_review(
     data = buffer.getvalue()
     message = review_message(settings, made, data, now)
     smtp.send(config, message.as_bytes(policy=WIRE), settings.report_recipients)
+    once.record_sent(database, made.review.week.ending, len(settings.report_recipients), now)
     delivered = Delivered(
         made.review.week.ending,
         len(settings.report_recipients),
@@ -80,6 +84,21 @@ def email_weekly_review(
     )
     log.info("%s", delivered.describe())
     return delivered
+
+
+def email_weekly_review_once(
+    database: Database, settings: Settings, *, week_ending: date, now: datetime | None = None
+) -> Delivered | None:
+    """The periodic job's send: None when the week went already (crm.reports.once)."""
+    now = now or utcnow()
+    if not once.claim(database, week_ending, now):
+        log.info("weekly review for the week ending %s was sent already", week_ending)
+        return None
+    try:
+        return email_weekly_review(database, settings, week_ending=week_ending, now=now)
+    except BaseException as error:
+        once.release(database, week_ending, f"{type(error).__name__}: {error}")
+        raise
 
 
 def review_message(settings: Settings, made: Made, data: bytes, now: datetime) -> EmailMessage:

@@ -3,7 +3,8 @@ trigger (MAILBAG_REPORT_DAY at MAILBAG_REPORT_TIME, office time) the scheduler a
 
 The scheduler fixes the week when it fires, so a retry the next day still sends the week
 that was due. The schedule lives in the scheduler's memory: a scheduler that is down at the
-appointed time sends nothing for that week (`mailbag report email` sends it by hand).
+appointed time sends nothing for that week (`mailbag report email` sends it by hand). Each
+week sent is recorded in the database, so two schedulers, or one restarted, email it once.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from crm.errors import MailbagError, SettingsError
 from crm.outgoing.smtp import SendError
-from crm.reports.delivery import email_weekly_review
+from crm.reports.delivery import email_weekly_review_once
 from crm.reports.errors import ReportError
 from crm.reports.period import LONDON, default_week_ending
 from crm.settings import Settings
@@ -44,11 +45,13 @@ class ReportNotSent(MailbagError):
     throws=(ReportNotSent, ReportError, SettingsError),
 )
 def send_weekly_report(week_ending: str | None = None) -> None:
-    """Email the review of the week ending that day (yesterday when not given)."""
+    """Email the review of the week ending that day (yesterday when not given), unless that
+    week went already; while another process sends it, a retry looks again later."""
     app = current()
-    day = date.fromisoformat(week_ending) if week_ending else None
+    now = utcnow()
+    day = date.fromisoformat(week_ending) if week_ending else default_week_ending(now)
     try:
-        email_weekly_review(app.database, app.settings, week_ending=day)
+        email_weekly_review_once(app.database, app.settings, week_ending=day, now=now)
     except SendError as error:
         if error.permanent:
             raise ReportNotSent(str(error)) from None

@@ -18,7 +18,9 @@ from crm.errors import SettingsError
 from crm.followups import chasing
 from crm.followups import sweep as sweeps
 from crm.followups.errors import ChaseFailed
+from crm.informing import periodic as informing  # noqa: F401 - its actors run here too
 from crm.letters.errors import LetterError
+from crm.privacy import periodic as retention  # noqa: F401 - the nightly retention run
 from crm.reports import periodic  # noqa: F401 - the weekly review's actor runs here too
 from crm.types import utcnow
 from crm.workers import broker as brokers

@@ -19,9 +19,13 @@ _installed: dramatiq.Broker | None = None
 
 
 def make_broker(settings: Settings) -> dramatiq.Broker:
-    """Redis in production; without it the same actors run in this process."""
+    """Redis in production; without it the same actors run in this process.
+
+    Every key is prefixed with MAILBAG_REDIS_NAMESPACE, so offices (or test runs) sharing
+    one Redis never take each other's messages.
+    """
     if settings.redis_url:
-        return RedisBroker(url=settings.redis_url)
+        return RedisBroker(url=settings.redis_url, namespace=settings.redis_namespace)
     broker = StubBroker()
     broker.emit_after("process_boot")
     return broker

@@ -42,6 +42,12 @@ def run(settings: Settings, stop: threading.Event) -> None:
     from crm.reports import periodic  # the weekly review, when it has recipients
 
     periodic.schedule(scheduler, settings)
+    from crm.informing import periodic as informing  # status emails and digests
+
+    informing.schedule(scheduler, settings)
+    from crm.privacy import periodic as retention  # the retention policy, nightly
+
+    retention.schedule(scheduler, settings)
     scheduler.start()
     log.info("sweeping every %s minutes", settings.sweep_minutes)
     try:

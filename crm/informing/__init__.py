@@ -1,0 +1,1 @@
+"""Keeping people informed: councillors' requests, status emails and councillors' digests."""

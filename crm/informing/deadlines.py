@@ -1,0 +1,125 @@
+"""A case's deadlines in one list, soonest first, and the next of them.
+
+Nothing new is stored here: the reply due to the constituent comes from urgency
+(crm.tags.deadlines), a third party's reply from its follow-up (crm.followups), and a
+councillor's "by when" from their request. Only open cases have deadlines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm.cases import OPEN
+from crm.followups.models import CHASED
+from crm.followups.models import OPEN as FOLLOW_UP_OPEN
+from crm.followups.status import waiting_for
+from crm.informing.models import CouncillorRequest
+from crm.letters.dates import uk_today
+from crm.models import Case
+from crm.settings import Settings
+from crm.tags.deadlines import response_deadline
+
+RESPONSE, COUNCILLOR, THIRD_PARTY = "response", "councillor", "third_party"
+
+
+@dataclass(frozen=True)
+class CaseDeadline:
+    """One date something is due on a case, and what."""
+
+    case_id: int
+    due: date
+    what: str
+    kind: str
+
+    def overdue(self, today: date) -> bool:
+        return self.due < today
+
+
+def case_deadlines(
+    session: Session, settings: Settings, case_ids: Sequence[int]
+) -> dict[int, list[CaseDeadline]]:
+    """Every open case's deadlines, soonest first (cases with none are left out)."""
+    open_cases = list(
+        session.scalars(select(Case).where(Case.id.in_(list(case_ids)), Case.status == OPEN))
+    )
+    ids = [case.id for case in open_cases]
+    found: dict[int, list[CaseDeadline]] = {}
+    for deadline in [
+        *_responses(session, settings, open_cases),
+        *_requested(session, ids),
+        *_third_parties(session, ids),
+    ]:
+        found.setdefault(deadline.case_id, []).append(deadline)
+    return {case_id: sorted(rows, key=_order) for case_id, rows in found.items()}
+
+
+def next_deadlines(
+    session: Session, settings: Settings, case_ids: Sequence[int]
+) -> dict[int, CaseDeadline]:
+    """The soonest deadline of each open case in a list (the councillor's view)."""
+    return {
+        case_id: rows[0] for case_id, rows in case_deadlines(session, settings, case_ids).items()
+    }
+
+
+def next_deadline(session: Session, settings: Settings, case: Case) -> CaseDeadline | None:
+    """The soonest deadline of one case (the case page), None when it has none."""
+    return next_deadlines(session, settings, [case.id]).get(case.id)
+
+
+def due_between(
+    session: Session, settings: Settings, case_ids: Sequence[int], first: date, last: date
+) -> list[CaseDeadline]:
+    """Deadlines falling from `first` to `last` inclusive, soonest first (the digest)."""
+    rows = [
+        deadline
+        for deadlines in case_deadlines(session, settings, case_ids).values()
+        for deadline in deadlines
+        if first <= deadline.due <= last
+    ]
+    return sorted(rows, key=_order)
+
+
+def _responses(session: Session, settings: Settings, cases: list[Case]) -> list[CaseDeadline]:
+    found = []
+    for case in cases:
+        deadline = response_deadline(session, case, settings)
+        if deadline is not None:
+            found.append(
+                CaseDeadline(
+                    case.id,
+                    deadline.due,
+                    f"reply to the constituent ({deadline.urgency})",
+                    RESPONSE,
+                )
+            )
+    return found
+
+
+def _requested(session: Session, case_ids: list[int]) -> list[CaseDeadline]:
+    rows = session.scalars(
+        select(CouncillorRequest).where(CouncillorRequest.case_id.in_(case_ids))
+    ).all()
+    return [
+        CaseDeadline(row.case_id, row.due_on, f"asked for by {row.raised_by_label}", COUNCILLOR)
+        for row in rows
+    ]
+
+
+def _third_parties(session: Session, case_ids: list[int]) -> list[CaseDeadline]:
+    """Replies still awaited on the sweep's clock (held or escalated ones wait for staff)."""
+    return [
+        CaseDeadline(w.case_id, uk_today(w.due_at), f"reply from {w.party}", THIRD_PARTY)
+        for rows in waiting_for(session, case_ids).values()
+        for w in rows
+        if w.status in (FOLLOW_UP_OPEN, CHASED)
+    ]
+
+
+def _order(deadline: CaseDeadline) -> tuple[date, str, str]:
+    return (deadline.due, deadline.kind, deadline.what)

@@ -1,0 +1,123 @@
+"""The case list counts only up to a cap, and not at all on its last page; search finds a
+case by each kind of fragment, once; the case page's timeline pages newest first, by key."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from crm.access import Viewer
+from crm.casefile import open_case_file
+from crm.caselist import CaseFilters, case_page
+from crm.db import Database
+from crm.models import Blob, Case, Constituent, ConstituentEmail, Message, TimelineEntry
+from crm.settings import Settings
+from crm.users.models import OFFICE_MANAGER
+
+MANAGER = Viewer(1, "max@office.example.org.uk", OFFICE_MANAGER)  # sees every case
+START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+BLOB = "0" * 64
+
+
+def add_cases(database: Database, count: int) -> None:
+    """MB-2026-000001 … in order of activity; the first belongs to Ada and holds a letter."""
+    with database.session() as session:
+        session.add(Blob(sha256=BLOB, size=0, data=b""))
+        ada = Constituent(name="Ada Lovelace", postcode="EX4 6PQ")
+        session.add(ada)
+        session.flush()
+        session.add(ConstituentEmail(email="ada@example.com", constituent_id=ada.id))
+        for n in range(1, count + 1):
+            session.add(
+                Case(
+                    reference=f"MB-2026-{n:06d}",
+                    subject=f"Case {n}",
+                    constituent_id=ada.id if n == 1 else None,
+                    opened_at=START,
+                    last_activity_at=START + timedelta(hours=n),
+                )
+            )
+        session.flush()
+        first = session.query(Case).filter_by(reference="MB-2026-000001").one()
+        for kind in ("constituent", "outgoing"):  # two letters: the case is still listed once
+            session.add(
+                Message(
+                    dedupe_key=f"<{kind}@example.com>",
+                    blob_sha256=BLOB,
+                    direction="in" if kind == "constituent" else "out",
+                    kind=kind,
+                    case_id=first.id,
+                    body_text="The ceiling tiles may contain ASBESTOS, the surveyor said.",
+                )
+            )
+
+
+def references(page: object) -> list[str]:
+    return [row.reference[-1] for row in page.rows]  # type: ignore[attr-defined]
+
+
+def test_the_count_stops_at_the_cap_and_says_so(database: Database) -> None:
+    add_cases(database, 5)
+    with database.session() as session:
+        listing = case_page(session, MANAGER, CaseFilters(per_page=2), count_cap=3)
+    assert references(listing) == ["5", "4"]  # newest activity first
+    assert (listing.total, listing.more, listing.total_label) == (3, True, "3+")
+    with database.session() as session:
+        exact = case_page(session, MANAGER, CaseFilters(per_page=2), count_cap=10)
+    assert (exact.total, exact.more, exact.total_label, exact.pages) == (5, False, "5", 3)
+
+
+def test_the_last_page_needs_no_count_and_a_page_past_the_end_still_gets_one(
+    database: Database,
+) -> None:
+    add_cases(database, 5)
+    with database.session() as session:
+        last = case_page(session, MANAGER, CaseFilters(per_page=2, page=3))
+        whole = case_page(session, MANAGER, CaseFilters(per_page=50))
+        past = case_page(session, MANAGER, CaseFilters(per_page=2, page=9))
+    assert (references(last), last.total, last.pages) == (["1"], 5, 3)
+    assert (len(whole.rows), whole.total, whole.pages) == (5, 5, 1)
+    assert (past.rows, past.total) == ([], 5)
+
+
+def test_search_finds_a_case_by_each_kind_of_fragment_and_lists_it_once(
+    database: Database,
+) -> None:
+    add_cases(database, 5)
+    for text in ("asbestos", "EX4 6pq", "ada@exa", "lovelace", "mb-2026-000001", "case 1"):
+        with database.session() as session:
+            found = case_page(session, MANAGER, CaseFilters(search=text))
+        assert (references(found), found.total) == (["1"], 1), text
+    with database.session() as session:
+        assert case_page(session, MANAGER, CaseFilters(search="100%")).rows == []
+        assert references(case_page(session, MANAGER, CaseFilters(search="case"))) == [
+            "5",
+            "4",
+            "3",
+            "2",
+            "1",
+        ]
+
+
+def test_the_timeline_pages_newest_first_without_losing_entries_that_share_a_time(
+    database: Database,
+) -> None:
+    add_cases(database, 1)
+    moments = [START, START + timedelta(hours=1), START + timedelta(hours=1), START + timedelta(2)]
+    with database.session() as session:
+        case = session.query(Case).one()
+        for n, moment in enumerate(moments):
+            session.add(
+                TimelineEntry(case_id=case.id, kind="note", occurred_at=moment, summary=f"{n}")
+            )
+    seen: list[str] = []
+    before = None
+    for _ in range(3):
+        with database.session() as session:
+            file = open_case_file(
+                session, Settings(), MANAGER, "mb-2026-000001", limit=2, before=before
+            )
+        seen += [entry.summary for entry in file.timeline]
+        before = file.older
+        if before is None:
+            break
+    assert seen == ["3", "2", "1", "0"]  # the two entries at one time: the later id first
