@@ -170,7 +170,7 @@ def filtered(
         query = query.where(_tagged(axis, value))
     if filters.owner == UNASSIGNED:
         query = query.where(Case.owner_id.is_(None))
-    elif filters.owner.isdigit():
+    elif filters.owner.isascii() and filters.owner.isdigit() and len(filters.owner) <= 9:
         query = query.where(Case.owner_id == int(filters.owner))
     if filters.ward.strip():
         query = query.where(in_wards((filters.ward.strip().upper(),)))

@@ -62,7 +62,8 @@ def open_case(
 
 
 def by_reference(session: Session, reference: str) -> Case | None:
-    return session.scalar(select(Case).where(Case.reference == reference.upper()))
+    wanted = reference.replace("\x00", "").upper()  # PostgreSQL refuses NUL in text
+    return session.scalar(select(Case).where(Case.reference == wanted))
 
 
 def get(session: Session, reference: str) -> Case:

@@ -9,7 +9,7 @@ from litestar.response import Redirect, Template
 
 from crm import audit, listings, quarantine
 from web.current import managers_only, staff_only
-from web.pages import AnyRequest, Form, back, flash, page, services
+from web.pages import AnyRequest, Form, back, flash, page, services, whole_number
 
 # Given by the composition root: runs quarantined messages through the pipeline again and
 # says what happened in one line. The web layer does not know the pipeline.
@@ -42,7 +42,8 @@ def quarantine_retry(request: AnyRequest, data: Form) -> Redirect:
         )
         return back("/admin/quarantine")
     entry = data.get("id", "")
-    flash(request, retry([int(entry)] if entry.isdigit() else None))
+    number = whole_number(entry)
+    flash(request, retry([number] if number is not None else None))
     return back("/admin/quarantine")
 
 

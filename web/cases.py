@@ -30,7 +30,7 @@ from tagging.axes import AXES, Axis
 from tagging.taxonomy import ACTIVE
 from web.current import Me, staff_only
 from web.email_html import sanitise
-from web.pages import AnyRequest, Form, back, flash, page, services
+from web.pages import AnyRequest, Form, back, flash, page, plain, services, whole_number
 
 PER_PAGE = 50
 YES = ("1", "on", "yes", "true")
@@ -38,22 +38,22 @@ YES = ("1", "on", "yes", "true")
 
 def filters_from(query: Any) -> CaseFilters:
     """The list's filters from the query string; unknown values are ignored, not errors."""
-    page_text = query.get("page", "1")
-    campaign = query.get("campaign", "")
+    query = {name: plain(str(query.get(name, ""))) for name in query}
+    owner = query.get("owner", "")
     return CaseFilters(
         status=query.get("status", "") if query.get("status") in ("open", "closed") else "",
         tags={axis: query[axis.value] for axis in AXES if query.get(axis.value)},
-        owner=query.get("owner", ""),
+        owner=owner if owner == UNASSIGNED or whole_number(owner) is not None else "",
         ward=query.get("ward", "")[:10],
         search=query.get("q", "")[:200],
         sort=query.get("sort", "activity") if query.get("sort") in SORTS else "activity",
-        page=int(page_text) if page_text.isdigit() else 1,
+        page=whole_number(query.get("page", "")) or 1,
         per_page=PER_PAGE,
         waiting=query.get("waiting", "")[:200],
         overdue=query.get("overdue", "") in YES,
         opened_from=_day(query.get("opened_from", "")),
         opened_to=_day(query.get("opened_to", "")),
-        campaign=int(campaign) if campaign.isdigit() and len(campaign) < 10 else None,
+        campaign=whole_number(query.get("campaign", "")),
     )
 
 
@@ -92,12 +92,24 @@ def case_list(request: AnyRequest) -> Template | Redirect:
 
 
 @get("/cases/{reference:str}", sync_to_thread=True)
-def case_view(request: AnyRequest, reference: FromPath[str], kind: FromQuery[str] = "") -> Template:
+def case_view(
+    request: AnyRequest,
+    reference: FromPath[str],
+    kind: FromQuery[str] = "",
+    before: FromQuery[str] = "",
+) -> Template:
     settings = services(request).settings
     me: Me = request.user
     with services(request).database.session() as session:
         try:
-            file = open_case_file(session, settings, me.viewer, reference, kind=kind[:30])
+            file = open_case_file(
+                session,
+                settings,
+                me.viewer,
+                plain(reference),
+                kind=plain(kind)[:30],
+                before=whole_number(before),
+            )
         except NotFound:
             raise NotFoundException("no such case") from None
         bodies = {
@@ -171,7 +183,7 @@ def pin_note(
 @post("/cases/{reference:str}/assign", guards=[staff_only], sync_to_thread=True)
 def assign(request: AnyRequest, reference: FromPath[str], data: Form) -> Redirect:
     owner = data.get("owner", "")
-    owner_id = int(owner) if owner.isdigit() else None
+    owner_id = whole_number(owner)
     return _act(
         request,
         reference,

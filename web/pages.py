@@ -54,3 +54,14 @@ def page(
 def back(url: str) -> Redirect:
     """After a form: see the result (POST, then redirect, then GET)."""
     return Redirect(url, status_code=303)
+
+
+def whole_number(text: str) -> int | None:
+    """ASCII digits that fit an integer column, else None ("²" passes str.isdigit)."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
+
+
+def plain(text: str) -> str:
+    """Without NUL characters: PostgreSQL refuses them in text, which would be a 500."""
+    return text.replace("\x00", "")
