@@ -36,12 +36,12 @@ from tests.support.mailgen import generate_messages
 OFFICE = "casework@office.example.org.uk"
 FOLDERS = ("INBOX", "Sent")
 INITIAL_MESSAGES = 300
-ARRIVING = 8
+ARRIVING = 40  # two batches: a run killed after its first commit is killed mid-way
 KILL_RUNS = int(os.environ.get("MAILBAG_KILL_RUNS", "15"))
 BATCH_SIZE = 20
 CLEAN_RUN_TIMEOUT = 600
-ANYTIME_WINDOW = 10.0  # seconds after start (a loaded machine takes several to import)
-AFTER_COMMIT_WINDOW = 2.0  # seconds after the run's first commit
+ANYTIME_WINDOW = 4.0  # seconds after start (start-up alone takes one or more)
+AFTER_COMMIT_WINDOW = 0.15  # seconds after the run's first commit (a fast run ends soon after)
 FIRST_COMMIT_TIMEOUT = 120.0
 
 
@@ -254,5 +254,5 @@ def test_ingest_killed_at_random_points_stores_every_message_exactly_once(
         assert last_uids[folder] == max(h.uid for h in held if h.folder == folder), record
 
     # And the runs really were killed, some of them after committing work
-    assert record.killed >= KILL_RUNS // 2, f"too few runs were killed\n{record}"
+    assert record.killed >= KILL_RUNS // 4, f"too few runs were killed\n{record}"
     assert record.progressed_then_killed >= 1, f"no run was killed mid-way\n{record}"
