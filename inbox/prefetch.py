@@ -25,10 +25,17 @@ def prefetch(session: Session, memo: BatchMemo, batch: Sequence[tuple[bytes, obj
     if not batch or not all(isinstance(parsed, ParsedMessage) for _, parsed in batch):
         return
     messages = [(raw, parsed) for raw, parsed in batch if isinstance(parsed, ParsedMessage)]
-    keys = [correspondence.dedupe_key(p.message_id, sha256_of(raw)) for raw, p in messages]
+    keys = [_key(raw, parsed) for raw, parsed in messages]
     memo.values[HELD_KEYS] = correspondence.held_keys(session, keys)
     emails = {address for _, parsed in messages for address in _addresses(parsed)}
     memo.values[KNOWN_EMAILS] = constituents.known_emails(session, emails)
+
+
+def _key(raw: bytes, parsed: ParsedMessage) -> str:
+    """The dedupe key; the hash is only worked out for a message without a Message-ID."""
+    if parsed.message_id:
+        return correspondence.dedupe_key(parsed.message_id, "")
+    return correspondence.dedupe_key(None, sha256_of(raw))
 
 
 def _addresses(parsed: ParsedMessage) -> list[str]:
