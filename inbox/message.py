@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -38,6 +39,44 @@ class Attachment:
         return len(self.payload)
 
 
+class Headers(Mapping[str, list[str]]):
+    """Lower-cased header name -> every value in order, each decoded when first read.
+
+    The pipeline reads a handful of headers; decoding every address and MIME header of every
+    message up front was most of the parser's own cost.
+    """
+
+    __slots__ = ("_raw", "_decode", "_decoded")
+
+    def __init__(
+        self,
+        raw: Iterator[tuple[str, str]] | list[tuple[str, str]],
+        decode: Callable[[str, str], str],
+    ) -> None:
+        self._raw: dict[str, list[tuple[str, str]]] = {}
+        for name, value in raw:
+            self._raw.setdefault(name.lower(), []).append((name, value))
+        self._decode = decode  # a module-level function, so the mapping pickles
+        self._decoded: dict[str, list[str]] = {}
+
+    def __getitem__(self, key: str) -> list[str]:
+        if key not in self._decoded:
+            self._decoded[key] = [self._decode(name, value) for name, value in self._raw[key]]
+        return self._decoded[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._raw
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __repr__(self) -> str:
+        return f"Headers({sorted(self._raw)})"
+
+
 @dataclass
 class ParsedMessage:
     """What the parser makes of the raw bytes; Message-IDs are kept without angle brackets."""
@@ -53,7 +92,7 @@ class ParsedMessage:
     text: str  # the plain-text body (derived from the HTML when there is no text part)
     html: str | None  # the original HTML, sanitised only at display time
     attachments: list[Attachment]
-    headers: dict[str, list[str]]  # lower-cased header name -> every decoded value
+    headers: Mapping[str, list[str]]  # lower-cased header name -> every decoded value
     content_type: str  # top-level MIME type, lower-cased, e.g. "multipart/report"
     defects: list[str] = field(default_factory=list)
     parser: str = "mail-parser"  # which parser produced this ("mail-parser" or "email")

@@ -21,7 +21,7 @@ from html import unescape
 import mailparser
 from mailparser.exceptions import MailParserError
 
-from inbox.message import Address, Attachment, ParsedMessage
+from inbox.message import Address, Attachment, Headers, ParsedMessage
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,15 @@ _CHARSET_ALIASES = {
 }
 # The default policy rewrites these from what it parsed; keep what the sender wrote.
 _VERBATIM_HEADERS = frozenset({"date", "resent-date"})
+# Headers the default policy parses into a normalised form (addresses, MIME parameters).
+_STRUCTURED_HEADERS = frozenset(
+    {
+        *("from", "sender", "reply-to", "to", "cc", "bcc"),
+        *("resent-from", "resent-sender", "resent-to", "resent-cc", "resent-bcc"),
+        *("content-type", "content-disposition", "content-transfer-encoding"),
+        *("message-id", "mime-version", "orig-date"),
+    }
+)
 _SURROGATE_RE = re.compile("[\udc80-\udcff]")
 _MESSAGE_ID_RE = re.compile(r"<\s*([^<>\s]{1,998}?)\s*>")
 _COLON_ZONE_RE = re.compile(r"([+-]\d{2}):(\d{2})( ?(?:\([^)]*\))? ?)$")
@@ -136,9 +145,15 @@ def _header_chunk(chunk: bytes | str, charset: str | None) -> str:
 
 
 def _header_value(name: str, raw: str) -> str:
-    """One header as text: the default policy when it copes, our own decoder when not."""
+    """One header as text: the default policy when it copes, our own decoder when not.
+
+    A value with no encoded word and no 8-bit byte only needs unfolding: the policy's full
+    structured parse of every Received and DKIM line was a third of the cost of parsing.
+    """
     value = _unsurrogate(raw)
-    if name.lower() in _VERBATIM_HEADERS:
+    lowered = name.lower()
+    plain = "=?" not in value and value.isascii() and lowered not in _STRUCTURED_HEADERS
+    if plain or lowered in _VERBATIM_HEADERS:
         return value.replace("\r", "").replace("\n", "")
     try:
         return str(email.policy.default.header_fetch_parse(name, value))
@@ -146,12 +161,9 @@ def _header_value(name: str, raw: str) -> str:
         return decode_header_text(value)
 
 
-def _headers(msg: Message) -> dict[str, list[str]]:
-    """Every header, lower-cased name to all decoded values in order."""
-    headers: dict[str, list[str]] = {}
-    for name, raw in msg.raw_items():
-        headers.setdefault(name.lower(), []).append(_header_value(name, str(raw)))
-    return headers
+def _headers(msg: Message) -> Headers:
+    """Every header, lower-cased name to all values in order, decoded when read."""
+    return Headers([(name, str(raw)) for name, raw in msg.raw_items()], _header_value)
 
 
 def _raw_values(msg: Message, name: str) -> list[str]:
@@ -543,7 +555,7 @@ def _has_body(body: _Body) -> bool:
 
 
 def _assemble(
-    msg: Message, headers: dict[str, list[str]], body: _Body, parser: str, defects: list[str]
+    msg: Message, headers: Headers, body: _Body, parser: str, defects: list[str]
 ) -> ParsedMessage:
     """Fill a ParsedMessage from the header block and the chosen body."""
     texts = [_newlines(t) for t in body.texts]
