@@ -62,7 +62,9 @@ class ParsePool:
             # spawn, not fork: a forked child would inherit the parent's database sockets and,
             # if the parent were killed, keep its transaction (and row locks) alive.
             context = multiprocessing.get_context("spawn")
-            self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=context, initializer=_quiet_parser_logs
+            )
         return self
 
     def __exit__(
@@ -91,6 +93,11 @@ class ParsePool:
         if self._executor is None or len(raws) < MIN_BATCH_FOR_POOL:
             return None
         return self._executor.submit(_parse_all, list(raws), self.max_attachment_bytes)
+
+
+def _quiet_parser_logs() -> None:
+    """A spawned worker has no logging set up: mail-parser's chatter would reach the terminal."""
+    logging.getLogger("mailparser").setLevel(logging.CRITICAL)
 
 
 def _parse_all(raws: list[bytes], max_attachment_bytes: int) -> list[Parsed]:
