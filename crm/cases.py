@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from crm.db import upsert_for
+from crm.db import insert_loaded, upsert_for
 from crm.errors import NotFound
 from crm.models import Case, CaseCounter, Message, TimelineEntry
 from crm.types import utcnow
@@ -56,9 +56,7 @@ def open_case(
         last_activity_at=opened_at,
         status=OPEN,
     )
-    session.add(case)
-    session.flush()
-    return case
+    return insert_loaded(session, case)
 
 
 def by_reference(session: Session, reference: str) -> Case | None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from crm.db import insert_loaded, insert_rows
 from crm.errors import MailbagError, NotFound
 from crm.models import Case, Constituent, ConstituentEmail, Message
 
@@ -58,9 +59,10 @@ def create(session: Session, email: str, hints: ContactHints) -> Constituent:
     """A new person with one address (the caller knows the address is nobody's yet)."""
     constituent = Constituent()
     _fill_gaps(constituent, hints)
-    session.add(constituent)
-    session.flush()
-    session.add(ConstituentEmail(email=email.lower(), constituent_id=constituent.id))
+    insert_loaded(session, constituent)
+    insert_rows(
+        session, ConstituentEmail, [{"email": email.lower(), "constituent_id": constituent.id}]
+    )
     return constituent
 
 

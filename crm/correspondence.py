@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from crm.blobs import store_blob
 from crm.cases import touch
-from crm.db import insert_ignore
+from crm.db import insert_ignore, insert_loaded, insert_rows
 from crm.models import Attachment, Case, Message, MessageSource, TimelineEntry
 
 TIMELINE_KIND = {
@@ -132,8 +132,7 @@ def record_message(
         defects=new.defects,
         thread_reason=thread_reason,
     )
-    session.add(message)
-    session.flush()
+    insert_loaded(session, message)
     for attachment in new.attachments:
         _store_attachment(session, message, attachment)
     if case is not None:
@@ -144,15 +143,14 @@ def record_message(
 def add_to_timeline(session: Session, case: Case, message: Message, occurred: datetime) -> None:
     """Every message on a case becomes one timeline entry, dated when it was written."""
     summary = message.subject or "(no subject)"
-    session.add(
-        TimelineEntry(
-            case_id=case.id,
-            kind=TIMELINE_KIND.get(message.kind, "email_in"),
-            message_pk=message.id,
-            occurred_at=occurred,
-            summary=summary[:500],
-        )
-    )
+    entry = {
+        "case_id": case.id,
+        "kind": TIMELINE_KIND.get(message.kind, "email_in"),
+        "message_pk": message.id,
+        "occurred_at": occurred,
+        "summary": summary[:500],
+    }
+    insert_rows(session, TimelineEntry, [entry])
     touch(case, occurred)
 
 
