@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, create_engine, event, insert, inspect
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from crm.errors import SettingsError
 from crm.settings import Settings
@@ -127,8 +128,8 @@ def insert_loaded(session: Session, row: Row) -> Row:
     }
     table = mapper.local_table
     stored = session.execute(_insert_returning(table), values).one()
-    for attr in mapper.column_attrs:
-        setattr(row, attr.key, stored._mapping[attr.columns[0]])
+    for attr in mapper.column_attrs:  # as if loaded: no change events, no history
+        set_committed_value(row, attr.key, stored._mapping[attr.columns[0]])
     make_transient_to_detached(row)
     session.add(row)
     return row
