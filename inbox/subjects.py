@@ -56,8 +56,11 @@ def _reference(text: str, prefix: str, bracketed: bool) -> str | None:
 
 
 def find_reference(text: str, prefix: str = "MB") -> str | None:
-    """Our case reference in a subject: "[MB-2026-000123]" gives "MB-2026-000123"."""
-    return _reference(text, prefix, bracketed=True)
+    """Our case reference in a subject: "[MB-2026-000123]" gives "MB-2026-000123".
+
+    The bracketed token comes first; a bare one counts too, as people retype it by hand.
+    """
+    return _reference(text, prefix, bracketed=True) or _reference(text, prefix, bracketed=False)
 
 
 def find_reference_in_body(text: str, prefix: str = "MB") -> str | None:

@@ -95,6 +95,20 @@ def test_reference_token_in_subject_wins_over_everything(database, pipeline):
     assert case_of(database, "b2@example.net").id == target.id
 
 
+def test_reference_typed_without_brackets_in_subject_threads(database, pipeline):
+    feed(database, pipeline, make_message(message_id="<t1@example.com>", subject="Parking"))
+    target = case_of(database, "t1@example.com")
+    assert target is not None
+    retyped = make_message(
+        sender="New Address <new.address@example.net>",
+        subject=f"Update on {target.reference.lower()}",
+        body="No reference down here.",
+        message_id="<t2@example.net>",
+    )
+    feed(database, pipeline, retyped)
+    assert case_of(database, "t2@example.net").id == target.id
+
+
 def test_same_sender_same_subject_without_headers_joins_open_case(database, pipeline):
     feed(
         database,

@@ -47,7 +47,9 @@ REFERENCE_CASES = [
     ("Re: Housing repair [MB-2026-000123]", "MB", "MB-2026-000123"),
     ("[mb-2026-000123] lower-case token", "MB", "MB-2026-000123"),
     ("[ MB-2026-000123 ] spaced token", "MB", "MB-2026-000123"),
-    ("Housing repair MB-2026-000123", "MB", None),  # brackets required in subjects
+    ("Housing repair MB-2026-000123", "MB", "MB-2026-000123"),  # typed by hand, no brackets
+    ("Housing repair XMB-2026-000123", "MB", None),
+    ("[MB-2026-000999] again, not MB-2026-000123", "MB", "MB-2026-000999"),  # brackets first
     ("Re: [CW-2026-000042] Parking", "CW", "CW-2026-000042"),
     ("Re: [CW-2026-000042] Parking", "MB", None),
     ("[MB-2026-00012] too short", "MB", None),
