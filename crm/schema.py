@@ -1,6 +1,6 @@
 """Every model module in one import, so Base.metadata knows every table (migrations, tests)."""
 
-from crm import audit, models, notes  # noqa: F401
+from crm import audit, late_parents, models, notes  # noqa: F401
 from crm.campaigns import models as campaign_models  # noqa: F401
 from crm.enquiries import models as enquiry_models  # noqa: F401
 from crm.followups import models as followup_models  # noqa: F401

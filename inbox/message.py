@@ -46,7 +46,7 @@ class Headers(Mapping[str, list[str]]):
     message up front was most of the parser's own cost.
     """
 
-    __slots__ = ("_raw", "_decode", "_decoded")
+    __slots__ = ("_decode", "_decoded", "_raw")
 
     def __init__(
         self,

@@ -15,6 +15,7 @@ from crm.quarantine import Failure
 from crm.settings import Settings
 from crm.types import utcnow
 from inbox.acknowledge import acknowledge
+from inbox.adopt import adopt, await_parents
 from inbox.campaign import campaign
 from inbox.classify import ClassifyContext, classify
 from inbox.constituents import match_constituent
@@ -54,6 +55,8 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("campaign", campaign),
     ("thread", thread),
     ("record", record),
+    ("await_parents", await_parents),
+    ("adopt", adopt),
     ("tag", tag),
     ("follow_ups", follow_ups),
     ("acknowledge", acknowledge),

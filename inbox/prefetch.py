@@ -11,13 +11,14 @@ from email.utils import getaddresses
 
 from sqlalchemy.orm import Session
 
-from crm import constituents, correspondence
+from crm import constituents, correspondence, late_parents
 from crm.blobs import sha256_of
 from inbox.context import BatchMemo
 from inbox.message import ParsedMessage
 
 HELD_KEYS = "held dedupe keys"  # dedupe keys of messages already stored
 KNOWN_EMAILS = "known constituent emails"  # addresses that already belong to someone
+AWAITED = "awaited message ids"  # Message-IDs that replies without a case are waiting for
 
 
 def prefetch(session: Session, memo: BatchMemo, batch: Sequence[tuple[bytes, object]]) -> None:
@@ -29,6 +30,8 @@ def prefetch(session: Session, memo: BatchMemo, batch: Sequence[tuple[bytes, obj
     memo.values[HELD_KEYS] = correspondence.held_keys(session, keys)
     emails = {address for _, parsed in messages for address in _addresses(parsed)}
     memo.values[KNOWN_EMAILS] = constituents.known_emails(session, emails)
+    own_ids = [parsed.message_id for _, parsed in messages if parsed.message_id]
+    memo.values[AWAITED] = late_parents.awaited(session, own_ids)
 
 
 def _key(raw: bytes, parsed: ParsedMessage) -> str:
