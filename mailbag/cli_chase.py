@@ -143,6 +143,11 @@ def followups_extend(follow_up_id: int, days: int, reason: str, by: str | None) 
 @click.option("--organisation", help="An organisation in the directory: its grace period.")
 @click.option("--days", type=int, help="Days to wait for a reply.")
 @click.option("--working-days/--calendar-days", default=None, help="How the days are counted.")
+@click.option(
+    "--second-chase-days",
+    type=int,
+    help="With --case: days between chases (0: the organisation's or office default).",
+)
 @click.option("--reason", required=True, help="Why (shown with the rule).")
 @click.option("--by", help=BY_HELP)
 @friendly_errors
@@ -151,10 +156,15 @@ def followups_grace(
     organisation: str | None,
     days: int | None,
     working_days: bool | None,
+    second_chase_days: int | None,
     reason: str,
     by: str | None,
 ) -> None:
-    """Set how long one case, or one organisation, has to reply (new follow-ups)."""
+    """Set how long one case, or one organisation, has to reply (new follow-ups).
+
+    A case's --second-chase-days applies from its next chase on; an organisation's
+    interval lives in the directory (`mailbag directory add NAME --second-chase-days N`).
+    """
     from crm import cases
 
     if (reference is None) == (organisation is None):
@@ -173,6 +183,7 @@ def followups_grace(
             working_days=working_days,
             reason=reason,
             who=_who(by),
+            second_chase_days=second_chase_days,
         )
     click.echo("grace period set")
 

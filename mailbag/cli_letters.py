@@ -133,13 +133,17 @@ def directory() -> None:
 @directory.command("list")
 @friendly_errors
 def directory_list() -> None:
-    """Every organisation with its addresses, domains and reply standard."""
+    """Every organisation with its addresses, domains, reply standard and chase interval."""
     app = wiring.build()
     with app.database.session() as session:
         organisations = directory_service.organisations(session)
         for org in organisations:
             chase = "auto-chase" if org.auto_chase else "no auto-chase"
-            click.echo(f"{org.name}  [{org.kind}, {org.reply_standard_days} days, {chase}]")
+            second = f"{org.second_chase_days} days" if org.second_chase_days else "default"
+            click.echo(
+                f"{org.name}  [{org.kind}, {org.reply_standard_days} days, {chase}, "
+                f"second chase after: {second}]"
+            )
             for value in [*org.emails, *(f"@{d}" for d in org.domains)]:
                 click.echo(f"    {value}")
     if not organisations:

@@ -228,6 +228,47 @@ def test_a_case_s_own_interval_wins_over_its_organisation_s(database, smtp_serve
     assert _chase_subjects(smtp_server) == ["Reminder", "Second reminder"]
 
 
+def test_a_case_s_own_interval_is_set_and_dropped_at_the_command_line(
+    database, smtp_server, tmp_path
+):
+    settings = office(tmp_path, smtp_server.port)
+    reference, _referral_id, sent = referred(database, settings)
+    env = settings_env(settings, database.url)
+    grace_command = ["followups", "grace", "--reason", "the DWP asked for more time", "--by", "amy"]
+    # Given the DWP's chases are three days apart, and this case is given ten at the CLI
+    command = ["directory", "add", DWP_NAME, "--second-chase-days", "3"]
+    assert CliRunner().invoke(main, command, env=env).exit_code == 0
+    command = [*grace_command, "--case", reference, "--second-chase-days", "10"]
+    result = CliRunner().invoke(main, command, env=env)
+    assert (result.exit_code, result.output) == (0, "grace period set\n")
+    # (an organisation's interval is set in the directory, said in one line)
+    command = [*grace_command, "--organisation", DWP_NAME, "--second-chase-days", "4"]
+    result = CliRunner().invoke(main, command, env=env)
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "mailbag: error: an organisation's interval between chases is in the directory"
+    )
+    first = sent + 21 * DAY + timedelta(minutes=1)
+    chase_due(database, settings, first)
+    # When the sweep runs nine days after the first chase, then ten
+    chase_due(database, settings, first + 9 * DAY + timedelta(minutes=1))
+    assert _chase_subjects(smtp_server) == ["Reminder"]
+    chase_due(database, settings, first + 10 * DAY + timedelta(minutes=1))
+    # Then the second chase kept to the case's ten days
+    assert _chase_subjects(smtp_server) == ["Reminder", "Second reminder"]
+    # And 0 drops the case's own interval: the DWP's three days apply again
+    command = [*grace_command, "--case", reference, "--second-chase-days", "0"]
+    assert CliRunner().invoke(main, command, env=env).exit_code == 0
+    with database.session() as session:
+        follow_up = session.get(FollowUp, follow_up_of(database, reference).id)
+        assert follow_up is not None
+        assert grace.second_chase_days(session, settings, follow_up) == 3
+    result = CliRunner().invoke(main, [*command[:-1], "400"], env=env)
+    assert result.output.strip() == (
+        "mailbag: error: the interval between chases is between 1 and 365 days"
+    )
+
+
 def test_without_an_interval_of_its_own_an_organisation_uses_the_office_default(
     database, smtp_server, tmp_path
 ):
@@ -250,6 +291,24 @@ def test_without_an_interval_of_its_own_an_organisation_uses_the_office_default(
     # Then the second chase kept to the office's five days
     assert _chase_subjects(smtp_server) == ["Reminder", "Second reminder"]
     assert follow_up_of(database, reference).chases_sent == 2
+
+
+def test_the_directory_list_shows_each_organisation_s_interval_between_chases(database, tmp_path):
+    env = settings_env(office(tmp_path, free_port()), database.url)
+    # Given one organisation with five days between chases and one on the office default
+    for command in (
+        ["directory", "add", DWP_NAME, "--kind", "department", "--second-chase-days", "5"],
+        ["directory", "add", "Anytown Council", "--kind", "council"],
+    ):
+        assert CliRunner().invoke(main, command, env=env).exit_code == 0
+    # When the directory is listed
+    result = CliRunner().invoke(main, ["directory", "list"], env=env)
+    # Then each line says the organisation's interval, or that it uses the default
+    lines = [line for line in result.output.splitlines() if "[" in line]
+    assert lines == [
+        "Anytown Council  [council, 20 days, auto-chase, second chase after: default]",
+        f"{DWP_NAME}  [department, 20 days, auto-chase, second chase after: 5 days]",
+    ]
 
 
 @pytest.mark.parametrize("days", ["-1", "366"])

@@ -110,11 +110,14 @@ def set_rule(
     who: str,
     second_chase_days: int | None = None,
 ) -> GraceRule:
-    """Create or change the grace rule of one case or one organisation (given fields only)."""
+    """Create or change the grace rule of one case or one organisation (given fields only).
+
+    A case's `second_chase_days` of 0 drops its own interval (back to its organisation's).
+    """
     if second_chase_days is not None:
         if case_id is None:
             raise FollowUpError("an organisation's interval between chases is in the directory")
-        _check_interval(second_chase_days)
+        _check_interval(second_chase_days, allow_default=True)
     column = GraceRule.case_id if case_id is not None else GraceRule.organisation_id
     rule = session.scalar(select(GraceRule).where(column == (case_id or organisation_id)))
     if rule is None:
@@ -125,7 +128,7 @@ def set_rule(
     if working_days is not None:
         rule.working_days = working_days
     if second_chase_days is not None:
-        rule.second_chase_days = second_chase_days
+        rule.second_chase_days = second_chase_days or None
     rule.reason, rule.set_by = reason, who
     session.flush()
     return rule
