@@ -297,6 +297,34 @@ def test_aliases_and_old_names_still_match(database, pipeline):
         taxonomy.alias(session, Axis.ISSUE, "Energy", "uc", who="ann")
 
 
+BAD_RENAMES = [
+    ("Benefits and Universal Credit", 'is already a name of the issue value "Benefits'),
+    ("   ", "a tag name cannot be empty"),
+    ("Housing › Repairs › Roof", "an issue has at most two levels"),
+    ("x" * 101, "a tag name can be at most 100 characters"),
+]
+
+
+@pytest.mark.parametrize(("new", "message"), BAD_RENAMES)
+def test_a_bad_rename_is_our_own_error_and_changes_nothing(database, new, message):
+    # When an office manager renames "Housing" onto a taken or an unusable name
+    with database.session() as session, pytest.raises(TagError) as refused:
+        taxonomy.rename(session, Axis.ISSUE, "Housing", new, who="ann")
+    # Then it is refused with our own error, and "Housing" keeps its name
+    assert message in str(refused.value)
+    with database.session() as session:
+        assert names.require(session, Axis.ISSUE, "Housing").path == "Housing"
+
+
+@pytest.mark.parametrize(("new", "message"), BAD_RENAMES[:2])
+def test_a_bad_rename_at_the_command_line_is_one_line(database, tmp_path, new, message):
+    env = {"MAILBAG_DATA_DIR": str(tmp_path / "data"), "MAILBAG_DATABASE_URL": database.url}
+    result = CliRunner().invoke(main, ["tags", "rename", "issue", "Housing", new], env=env)
+    assert result.exit_code == 2
+    [line] = result.output.splitlines()
+    assert line.startswith("mailbag: error: ") and message in line
+
+
 def test_rules_follow_a_renamed_value(database, pipeline):
     with database.session() as session:
         service.retag(session, pipeline.settings)  # seeds the defaults

@@ -377,6 +377,30 @@ def test_taxonomy_refusals_are_shown_and_rename_and_retire_work(client, database
     assert {"renamed", "retired"} <= actions
 
 
+@pytest.mark.parametrize(
+    ("new", "message"),
+    [
+        ("  ", "a tag name cannot be empty"),
+        ("Planning", "&#34;Planning&#34; is already a name of the issue value &#34;Planning&#34;"),
+        ("Housing › Repairs › Roof", "an issue has at most two levels"),
+    ],
+)
+def test_a_bad_rename_is_one_clear_line_on_the_taxonomy_page(client, database, new, message):
+    sign_in(client, MANAGER)
+    page = "/manage/taxonomy"
+    # When the office manager renames "Passports" onto a taken or unusable name
+    rename = {"axis": "issue", "value": "Passports", "new": new}
+    refused = post_form(client, f"{page}/rename", rename, page)
+    # Then the page comes back with one error line, and "Passports" keeps its name
+    assert refused.status_code == 303  # type: ignore[attr-defined]
+    shown = client.get(page).text
+    errors = re.findall(r'<p class="flash error" role="status">(.*?)</p>', shown)
+    assert len(errors) == 1 and message in errors[0], errors
+    with database.session() as session:
+        renamed = session.scalar(select(TagEvent).where(TagEvent.action == "renamed"))
+        assert renamed is None
+
+
 # --- third-party directory -------------------------------------------------------------------
 
 

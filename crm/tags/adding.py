@@ -6,7 +6,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crm.tags import history, names
-from crm.tags.errors import TagError
 from crm.tags.models import TagValue
 from crm.tags.seed import ensure_seeded
 from tagging.axes import Axis
@@ -16,9 +15,6 @@ def add_value(session: Session, axis: Axis, text: str, *, who: str) -> TagValue:
     """A new active value ("Housing › Damp" for a sub-issue); a taken name is refused."""
     ensure_seeded(session)
     last = session.scalar(select(func.max(TagValue.position)).where(TagValue.axis == axis))
-    try:
-        tag = names.create(session, axis, text, position=(last or 0) + 1)
-    except ValueError as error:  # tagging's name checks: empty, too long, a separator inside
-        raise TagError(str(error)) from None
+    tag = names.create(session, axis, text, position=(last or 0) + 1)  # TagNameError if bad
     history.record(session, "created", who=who, tag=tag, detail=tag.path)
     return tag

@@ -11,3 +11,7 @@ class TagNotFound(NotFound):
 
 class TagError(MailbagError):
     """A change to the taxonomy that cannot be made as asked (a name taken, a value retired)."""
+
+
+class TagNameError(TagError):
+    """A name that cannot be a tag's: empty, too long, too many levels, a separator inside."""

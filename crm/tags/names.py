@@ -5,10 +5,18 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from crm.tags.errors import TagError, TagNotFound
+from crm.tags.errors import TagError, TagNameError, TagNotFound
 from crm.tags.models import TagName, TagValue
 from tagging.axes import Axis
 from tagging.taxonomy import ACTIVE, join_path, path_key, split_path
+
+
+def split(text: str, axis: Axis) -> tuple[str | None, str]:
+    """(parent, name) of a typed path; tagging's ValueError becomes our own TagNameError."""
+    try:
+        return split_path(text, axis)
+    except ValueError as error:
+        raise TagNameError(str(error)) from None
 
 
 def resolve(session: Session, axis: Axis, text: str) -> TagValue | None:
@@ -82,7 +90,7 @@ def create(
     session: Session, axis: Axis, text: str, *, position: int = 0, status: str = ACTIVE
 ) -> TagValue:
     """A new value; a sub-issue's parent must already exist as a top-level issue."""
-    parent_name, name = split_path(text, axis)
+    parent_name, name = split(text, axis)
     parent = None
     if parent_name is not None:
         parent = require(session, axis, parent_name)

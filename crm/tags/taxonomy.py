@@ -12,7 +12,7 @@ from crm.tags.errors import TagError
 from crm.tags.models import CaseTag, TagName, TagRule, TagValue
 from crm.tags.seed import ensure_seeded
 from tagging.axes import AXES, FALLBACK, Axis
-from tagging.taxonomy import ACTIVE, RETIRED, join_path, path_key, split_path
+from tagging.taxonomy import ACTIVE, RETIRED, join_path, path_key
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def rename(session: Session, axis: Axis, old: str, new: str, *, who: str) -> Tag
     """A new name; the old one stays as an alias, so rules and people using it still match."""
     ensure_seeded(session)
     tag = names.require(session, axis, old)
-    parent_name, name = split_path(new, axis)
+    parent_name, name = names.split(new, axis)
     parent = tag.parent
     if parent_name is not None and (
         parent is None or path_key(parent_name) != path_key(parent.path)
@@ -106,7 +106,7 @@ def alias(session: Session, axis: Axis, text: str, alias_text: str, *, who: str)
     """Another name that finds the value: an old spelling, a common abbreviation."""
     ensure_seeded(session)
     tag = names.require(session, axis, text)
-    parent_name, name = split_path(alias_text, axis)
+    parent_name, name = names.split(alias_text, axis)
     spelt = join_path(parent_name, name)
     names.claim(session, tag, spelt, alias=True)
     history.record(session, "alias added", who=who, tag=tag, detail=f"{spelt} → {tag.path}")

@@ -16,8 +16,8 @@ from tagging.errors import TaggingError
 from web.pages import AnyRequest, Form, back, flash, page, services
 
 HOME = "/manage/taxonomy"
-# tagging's name checks (an empty name, a separator inside one) raise ValueError.
-REFUSALS = (MailbagError, TaggingError, ValueError)
+# crm.tags turns tagging's name checks into its own TagNameError (a MailbagError).
+REFUSALS = (MailbagError, TaggingError)
 
 
 @get("/", sync_to_thread=True)
@@ -86,11 +86,15 @@ def _change(
     """One governance action in one transaction; a refusal is shown, nothing half-done."""
     try:
         axis = Axis(data.get("axis", ""))
+    except ValueError:
+        flash(request, "choose an axis", "error")
+        return back(HOME)
+    try:
         with services(request).database.session() as session:
             done = action(session, axis, request.user.email)
     except REFUSALS as error:
-        flash(request, str(error) if str(error) else "choose an axis", "error")
-        return back(f"{HOME}#{data.get('axis', '')}")
+        flash(request, str(error), "error")
+        return back(f"{HOME}#{axis.value}")
     flash(request, done)
     return back(f"{HOME}#{axis.value}")
 
