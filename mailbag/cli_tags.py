@@ -42,7 +42,7 @@ tags: click.Group = click.group("tags")(_tags)
 @click.argument("references", nargs=-1)
 @friendly_errors
 def tags_apply(every: bool, references: tuple[str, ...]) -> None:
-    """Re-run the rules over cases (REFERENCES or --all); manual tags are kept."""
+    """Re-run the rules over cases (REFERENCES or --all); staff's and screener tags are kept."""
     if not every and not references:
         raise click.UsageError("name case references, or use --all")
     app = wiring.build()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import itertools
 import re
+import warnings
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
+from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import delete, func, select
 
@@ -27,11 +30,13 @@ from crm.notes import add_note
 from crm.outgoing import directory
 from crm.settings import Settings
 from crm.tags.models import CaseTag
+from crm.tags.names import require_active
 from crm.tags.service import set_manual
 from crm.types import utcnow
 from crm.users.service import create_user
 from inbox.message import Source
 from inbox.pipeline import Pipeline
+from mailbag.cli import main
 from tagging.axes import Axis
 from tests.support.enquiry import (
     EXE,
@@ -47,6 +52,8 @@ from tests.support.mail import make_message
 from tests.support.smtp import SmtpServer
 from tests.support.smtp_fixtures import office_settings
 from tests.support.web import csrf_token
+from tests.support.workers import settings_env
+from web import status_page
 from web.app import create_app
 
 SECRET = "enquiry-test-secret-" + "x" * 32
@@ -348,6 +355,66 @@ def test_an_enquiry_becomes_one_case_with_its_constituent_message_tags_and_ackno
     assert shown.status_code == 200 and reference in shown.text and "Received" in shown.text
 
 
+def _case_tags(database: Database, reference: str) -> set[tuple[str, bool, str, str, str]]:
+    """(axis, primary, value, source, rule) of every tag on the case."""
+    with database.session() as session:
+        case = cases.get(session, reference)
+        rows = session.scalars(select(CaseTag).where(CaseTag.case_id == case.id)).all()
+        return {
+            (r.axis.value, r.slot is not None, r.tag.path, r.source, r.rule_name or "")
+            for r in rows
+        }
+
+
+def test_replaying_the_rules_keeps_the_screener_s_and_staff_s_tags(
+    client, office, database, smtp_server
+):
+    # Given an enquiry whose screener answers set the urgency (low) and the issue (Housing)
+    reference = submit(client, office, q_urgency="none")
+    with database.session() as session:
+        set_manual(
+            session,
+            reference,
+            Axis.ISSUE,
+            "Benefits and Universal Credit",
+            who="sam",
+            secondary=True,
+        )
+        case = cases.get(session, reference)
+        # and a secondary issue a rule set once, which no rule proposes any more
+        energy = require_active(session, Axis.ISSUE, "Energy")
+        session.add(
+            CaseTag(
+                case_id=case.id,
+                tag_id=energy.id,
+                axis=Axis.ISSUE,
+                slot=None,
+                source="rule",
+                rule_name="a rule since removed",
+                priority=10,
+                reason="words: gas",
+            )
+        )
+    before = _case_tags(database, reference)
+    assert ("urgency", True, "low", "rule", "screener: urgency = none") in before
+    assert ("issue", False, "Housing", "rule", "screener: topic = housing") in before
+    # When the office replays the rules over every case
+    env = settings_env(office, database.url)
+    result = CliRunner().invoke(main, ["tags", "apply", "--all"], env=env)
+    # Then only the rule-sourced tag no rule gives any more is gone
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        f"{reference}  issue (secondary): Energy → —  (removed)",
+        "1 change on 1 case(s)",
+    ]
+    after = _case_tags(database, reference)
+    assert after == {t for t in before if t[2] != "Energy"}
+    assert ("issue", False, "Benefits and Universal Credit", "manual", "") in after
+    # And replaying again changes nothing
+    again = CliRunner().invoke(main, ["tags", "apply", "--all"], env=env)
+    assert again.output.strip() == "0 changes on 0 case(s)"
+
+
 def test_a_later_email_from_the_same_person_threads_to_the_enquiry(
     client, office, database, smtp_server
 ):
@@ -526,6 +593,35 @@ def test_disguised_oversized_and_too_many_attachments_are_refused(client, office
     assert count(database, Case) == 0
 
 
+def test_a_post_over_the_size_limit_says_the_limit_and_offers_the_form_again(
+    client, office, database
+):
+    # When Mary attaches three photos of 6 MB each: more than the form takes at all
+    big = PNG + b"0" * (6 * 1024 * 1024)
+    files = [(f"ceiling{n}.png", big) for n in range(3)]
+    response = post_enquiry(client, office, valid_fields(), files=files)
+    # Then the page says the limits in words and how to try again, and nothing was kept
+    assert response.status_code == 413
+    page = re.sub(r"\s+", " ", response.text)
+    assert "<h1>Your enquiry was too large to send</h1>" in page
+    assert "up to 3 files of up to 5 MB each, and 16 MB in all" in page
+    assert "Back button: what you typed is usually still there" in page
+    assert 'href="/enquiry"' in page and "Request Entity Too Large" not in page
+    assert count(database, Case) == 0
+    # And a post within the limits still goes through
+    assert submit(client, office).startswith("MB-")
+
+
+def test_any_other_post_over_its_limit_says_the_limit(client):
+    # When a form post elsewhere (here the sign-in form) is larger than Litestar's 10 MB default
+    token = csrf_token(client.get("/sign-in").text)
+    data = {"email": "x" * 10_000_001, "password": "", "_csrf_token": token}
+    response = client.post("/sign-in", data=data, follow_redirects=False)
+    # Then the page names the limit instead of a bare status
+    assert response.status_code == 413
+    assert "Too large: at most 9.5 MB can be sent here." in response.text
+
+
 # --- the status page ------------------------------------------------------------------------
 
 
@@ -589,6 +685,16 @@ def test_the_status_page_shows_milestones_and_nothing_else(client, office, datab
         case = cases.get(session, reference)
         casework.close(session, case, who=worker)
     assert "Closed" in client.get(path).text.split("<h2>Now</h2>", 1)[1].split("</div>", 1)[0]
+
+
+def test_the_status_routes_are_declared_without_deprecated_parameter_styles():
+    # When an app with only the status page's routes is built, deprecation warnings are errors
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        app = Litestar(route_handlers=[status_page.router])
+    # Then it was built, with the link's token a path parameter of the page
+    [route] = [r for r in app.routes if r.path == "/status/{token:str}"]
+    assert list(route.path_parameters) == ["token"]
 
 
 def test_a_status_link_cannot_show_another_case_tampered_expired_or_after_erasure(
@@ -685,7 +791,6 @@ def test_a_new_link_by_email_gives_the_same_answer_matched_or_not(
 
 
 def test_the_office_checks_its_screener_file_from_the_command_line(tmp_path, screener_file):
-    from click.testing import CliRunner
 
     from mailbag.cli import main
 

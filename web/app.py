@@ -11,6 +11,7 @@ from litestar import Litestar, MediaType, Request, Response, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.handlers import HTTPRouteHandler
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
@@ -138,6 +139,8 @@ def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respon
         return Redirect(f"/sign-in?next={quote(request.url.path)}", status_code=303)
     status = error.status_code
     detail = {403: "Not allowed.", 404: "Not found."}.get(status, str(error.detail)[:200])
+    if status == 413:
+        detail = _too_large(request)
     if api_call:
         return Response({"detail": detail}, status_code=status, media_type=MediaType.JSON)
     body = (
@@ -146,6 +149,17 @@ def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respon
         '<p><a href="/">Back to the cases</a></p></main>'
     )
     return Response(body, status_code=status, media_type=MediaType.HTML)
+
+
+def _too_large(request: Request[Any, Any, Any]) -> str:
+    """Say the limit, not Litestar's bare status: the route's own, else the app's default."""
+    handler = request.scope.get("route_handler")
+    limit = (
+        handler.resolve_request_max_body_size() if isinstance(handler, HTTPRouteHandler) else None
+    )
+    if not limit:
+        return "Too large to accept."
+    return f"Too large: at most {limit / (1024 * 1024):.1f} MB can be sent here."
 
 
 def _filters(engine: JinjaTemplateEngine) -> None:

@@ -9,6 +9,7 @@ import anyio
 from litestar import Request, Router, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import UploadFile
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.response import Redirect, Template
 
 from crm.enquiries import formstamp
@@ -25,7 +26,8 @@ from crm.types import utcnow
 from web.pages import back, page, services
 
 log = logging.getLogger(__name__)
-MAX_BODY = MAX_FILES * MAX_FILE_BYTES + 1024 * 1024  # the files and the form around them
+MB = 1024 * 1024
+MAX_BODY = MAX_FILES * MAX_FILE_BYTES + MB  # the files and the form around them
 HONEYPOT = "website"
 RECEIVED_KEY = "enquiry_received"
 AnyReq = Request[Any, Any, Any]
@@ -40,7 +42,25 @@ def enquiry_form(request: AnyReq) -> Template:
     return form_page(request, settings, screener, stamp=formstamp.issue(settings, utcnow()))
 
 
-@post("/", request_max_body_size=MAX_BODY)
+def too_large(request: AnyReq, _error: RequestEntityTooLarge) -> Template:
+    """More than the form takes at all: the post was never read, so nothing of it can be kept;
+    say the limits plainly (not Litestar's bare 413) and how to send it again."""
+    return page(
+        request,
+        "enquiry/too_large.html",
+        413,
+        max_files=MAX_FILES,
+        max_mb=MAX_FILE_BYTES // MB,
+        limit_mb=MAX_BODY // MB,
+        office=_office(services(request).settings),
+    )
+
+
+@post(
+    "/",
+    request_max_body_size=MAX_BODY,
+    exception_handlers={RequestEntityTooLarge: too_large},  # raised as the CSRF check reads it
+)
 async def enquiry_post(request: AnyReq) -> Template | Redirect:
     settings, database = services(request).settings, services(request).database
     screener = _screener(settings)
@@ -107,7 +127,7 @@ def form_page(
         accept=ACCEPT,
         allowed_text=ALLOWED_TEXT,
         max_files=MAX_FILES,
-        max_mb=MAX_FILE_BYTES // (1024 * 1024),
+        max_mb=MAX_FILE_BYTES // MB,
         office=_office(settings),
     )
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Request, Router, get, post
 from litestar.background_tasks import BackgroundTask
+from litestar.params import FromPath
 from litestar.response import Template
 
 from crm.db import Database
@@ -50,7 +51,7 @@ def new_link(request: AnyReq, data: Form) -> Template:
 
 
 @get("/{token:str}", sync_to_thread=True)
-def status(request: AnyReq, token: str) -> Template:
+def status(request: AnyReq, token: FromPath[str]) -> Template:
     svc = services(request)
     state, shown = _read(svc.database, svc.settings, token[:200])
     if shown is None:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from crm.enquiries.screener import Screener
 from crm.models import Case
+from crm.tags import sources
 from crm.tags.rulebook import taxonomy_index
 from crm.tags.store import Change, load_assignment, save_assignment
 from tagging import assign
@@ -37,7 +38,7 @@ def proposals(screener: Screener, answers: dict[str, str]) -> list[Proposal]:
                 Proposal(
                     axis=axis,
                     value=value,
-                    rule=f"screener: {question.id} = {answer.id}",
+                    rule=sources.screener_rule(question.id, answer.id),
                     priority=answer.priority,
                     reason=f"screener “{question.legend}”: answered “{answer.label}”",
                 )

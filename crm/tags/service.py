@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from crm import cases
 from crm.models import Case
 from crm.settings import Settings
+from crm.tags import sources
 from crm.tags.errors import TagError
 from crm.tags.models import CaseTag
 from crm.tags.names import require_active
@@ -89,7 +90,8 @@ def set_manual(
 def retag(
     session: Session, settings: Settings, references: Sequence[str] | None = None
 ) -> list[Change]:
-    """Re-run the rules over the messages of the cases (all by default); manual tags stay."""
+    """Re-run the rules over the messages of the cases (all by default); manual and screener
+    tags stay (see crm.tags.sources)."""
     index, rules = rule_book(session, settings)
     query = select(Case).order_by(Case.id)
     if references is not None:
@@ -113,15 +115,21 @@ def case_tags(session: Session, case_id: int) -> list[CaseTag]:
 
 
 def _retag_case(session: Session, index: TaxonomyIndex, rules: RuleSet, case: Case) -> list[Change]:
-    """Start again from the manual tags alone and replay every message in order."""
+    """Start again from the manual tags alone and replay every message in order; the
+    screener's tags, which no message can give again, land again where they were set."""
     stored = load_assignment(session, case.id, index)
     current = stored.assignment
     state = Assignment(
         {a: t for a, t in current.slots.items() if t.source == assign.MANUAL},
         {k: t for k, t in current.secondary.items() if t.source == assign.MANUAL},
     )
+    events: list[tuple[datetime, int, list[Proposal]]] = [
+        (at, 0, proposals) for at, proposals in sources.as_proposals(current.all()).items()
+    ]  # 0: at the same moment the screener comes first, as when the enquiry opened the case
     for features, at in case_messages(session, case):
-        state = assign.apply(state, _proposals(index, rules, features), at, index.fallback)
+        events.append((at, 1, _proposals(index, rules, features)))
+    for at, _order, proposals in sorted(events, key=lambda event: event[:2]):
+        state = assign.apply(state, proposals, at, index.fallback)
     assign.fill_fallbacks(state, case.opened_at, index.fallback)
     return save_assignment(session, case, stored, state, who=assign.RULES_WHO, index=index)
 
