@@ -3,6 +3,7 @@ get digests — each through the real database, web app, outbox and SMTP server.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
@@ -17,10 +18,12 @@ from sqlalchemy.exc import IntegrityError
 from crm import cases, casework
 from crm.db import Database
 from crm.enquiries import status_links
+from crm.enquiries.status_requests import LinkRequest, request_link
 from crm.informing import digests, status_emails
 from crm.informing.models import CouncillorRequest, DigestSent, StatusEmail
 from crm.letters.dates import UK
 from crm.models import Case, Constituent, ConstituentEmail, TimelineEntry
+from crm.outgoing.acknowledge import IncomingMail, acknowledge_case
 from crm.outgoing.models import OutboxLetter
 from crm.settings import Settings
 from crm.tags.service import case_tags
@@ -315,6 +318,60 @@ def test_a_referral_alone_is_told_as_referred_with_the_status_link(database, smt
     with database.session() as session:
         found = status_links.check(session, settings, link.rsplit("/", 1)[1], when)
         assert found.state == "valid" and found.case_id == cases.get(session, reference).id
+
+
+def test_a_status_email_and_an_acknowledgement_do_not_hold_each_other_back(
+    database, smtp_server, tmp_path
+):
+    base = "https://mailbag.example.org.uk"
+    settings = informing_settings(tmp_path, smtp_server, base_url=base, secret_key="k" * 40)
+    acknowledging = dataclasses.replace(settings, auto_acknowledge=True)
+    reference = constituent_writes(database, Pipeline(settings))
+    refer(database, settings, reference)
+    tomorrow = today() + timedelta(days=1)
+    # Given Zoe got tomorrow's status email at 08:00
+    sent = status_emails.send_status_emails(database, settings, now=at(tomorrow, 8))
+    assert sent.sent == 1
+    # When she writes about something new at 09:00 (a new case)
+    with database.session() as session:
+        first = cases.get(session, reference)
+        new_case = cases.open_case(
+            session,
+            prefix=settings.case_prefix,
+            subject="Bins not collected",
+            subject_key="bins not collected",
+            constituent_id=first.constituent_id,
+            opened_at=at(tomorrow, 9),
+        )
+        mail = IncomingMail("zoe@example.ie", "constituent", written_at=at(tomorrow, 8, 55))
+        acknowledged = acknowledge_case(session, acknowledging, new_case, mail, at(tomorrow, 9))
+        new_reference = new_case.reference
+    # Then the new case is acknowledged all the same
+    assert (acknowledged.reason, acknowledged.letter is not None) == ("queued", True)
+    # And after that acknowledgement, the status link she asks for at 09:30 still goes
+    with database.session() as session:
+        wanted = LinkRequest("zoe@example.ie", new_reference)
+        asked = request_link(session, settings, wanted, "198.51.100.7", at(tomorrow, 9, 30))
+    assert asked is not None
+    # And a status email about the new case goes at noon, three hours after its acknowledgement
+    # (its referral is recorded at the test's real time, so before tomorrow: news by noon)
+    refer(database, settings, new_reference)
+    told = status_emails.send_status_emails(database, settings, now=at(tomorrow, 12))
+    assert (told.queued, told.sent) == (1, 1)
+    # But a second new case within the day is still not acknowledged (the loop guard stands)
+    with database.session() as session:
+        third = cases.open_case(
+            session,
+            prefix=settings.case_prefix,
+            subject="Parking",
+            subject_key="parking",
+            constituent_id=first.constituent_id,
+            opened_at=at(tomorrow, 10),
+        )
+        mail = IncomingMail("zoe@example.ie", "constituent", written_at=at(tomorrow, 9, 55))
+        again = acknowledge_case(session, acknowledging, third, mail, at(tomorrow, 10))
+    assert again.letter is None
+    assert again.reason == "this address was acknowledged automatically in the last day"
 
 
 def test_no_status_email_when_the_office_has_them_off_or_the_case_opted_out(

@@ -7,19 +7,15 @@ from __future__ import annotations
 import hashlib
 import io
 import itertools
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import dramatiq
 import pytest
-import redis
 from apscheduler.schedulers.background import BackgroundScheduler
 from click.testing import CliRunner
-from dramatiq.brokers.redis import RedisBroker
 from litestar.testing import TestClient
 from openpyxl import Workbook as OpenpyxlWorkbook
 from openpyxl import load_workbook
@@ -46,16 +42,20 @@ from crm.tags.names import require_active
 from crm.tags.seed import ensure_seeded
 from crm.users.models import CASEWORKER, OFFICE_MANAGER, User
 from crm.users.service import create_user
-from crm.workers.broker import QUEUE
 from mailbag.cli import main
 from tagging.axes import Axis
 from tests.support.smtp import SmtpServer
 from tests.support.smtp_fixtures import OFFICE, office_settings
 from tests.support.web import PASSWORD, sign_in
-from tests.support.workers import Process, settings_env, wait_until
+from tests.support.workers import (
+    Process,
+    RedisSpace,
+    redis_space,  # noqa: F401 - a fixture
+    settings_env,
+    wait_until,
+)
 from web.app import create_app
 
-REPORT_REDIS_URL = os.environ.get("MAILBAG_TEST_REPORT_REDIS_URL", "redis://127.0.0.1:6379/14")
 WEEK_ENDING = date(2026, 7, 12)  # a Sunday: the week is Mon 6 to Sun 12 July (BST)
 DWP = "Department for Work and Pensions"
 UKVI = "UK Visas and Immigration"
@@ -698,45 +698,25 @@ def test_report_weekly_writes_the_file_and_email_needs_recipients(database, tmp_
     )
 
 
-@pytest.fixture
-def report_redis() -> Iterator[str]:
-    """A Redis database of this test's own: other suites' workers never take its message."""
-    client = redis.Redis.from_url(REPORT_REDIS_URL)
-    try:
-        client.flushdb()
-    except redis.exceptions.ConnectionError as error:
-        pytest.fail(f"Redis is needed at {REPORT_REDIS_URL} and is not reachable: {error}")
-    yield REPORT_REDIS_URL
-    client.flushdb()
-
-
 def test_a_worker_emails_the_review_it_is_sent(
-    database, smtp_server: SmtpServer, report_redis, tmp_path
+    database,
+    smtp_server: SmtpServer,
+    redis_space: RedisSpace,  # noqa: F811
+    tmp_path,
 ):
-    # Given the sample office and a real worker on Redis
+    # Given the sample office and a real worker on its own Redis namespace
     build_office(database)
     settings = office_settings(tmp_path, smtp_server.port)
     env = settings_env(
         settings,
         database.url,
-        MAILBAG_REDIS_URL=report_redis,
+        redis_space,
         MAILBAG_REPORT_RECIPIENTS="manager@office.example.org.uk",
     )
     with Process("worker", env, tmp_path / "worker.log", "--threads", "1") as worker:
         worker.wait_ready()
         # When the scheduler's message for the week arrives
-        broker = RedisBroker(url=report_redis)
-        try:
-            periodic_message = dramatiq.Message(
-                queue_name=QUEUE,
-                actor_name="send_weekly_report",
-                args=("2026-07-12",),
-                kwargs={},
-                options={},
-            )
-            broker.enqueue(periodic_message)
-        finally:
-            broker.close()
+        redis_space.enqueue("send_weekly_report", week_ending="2026-07-12")
         # Then the office manager receives the workbook
         wait_until(lambda: len(smtp_server.received) == 1, "the weekly review to arrive")
     message = smtp_server.received[0].message()

@@ -129,12 +129,14 @@ def _why_not_here(session: Session, sender: str, now: datetime) -> str | None:
     org = directory.find_by_address(session, sender)
     if org is not None:
         return f"the sender is a third party in the directory ({org.name})"
+    # Only automatic replies count: a status email (auto-generated, never an answer to
+    # incoming mail) cannot start a loop, so it must not hold back a new case's acknowledgement.
     sent_today = session.scalar(
         select(func.count())
         .select_from(OutboxLetter)
         .where(
             OutboxLetter.recipient == sender.strip().lower(),
-            OutboxLetter.auto_submitted != "",
+            OutboxLetter.auto_submitted == AUTO_SUBMITTED,
             OutboxLetter.created_at >= now - timedelta(days=1),
         )
     )
