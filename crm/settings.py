@@ -248,6 +248,7 @@ class Settings:
     imap_timeout: int = 120
     imap_processed_keyword: str = ""
     office_addresses: frozenset[str] = frozenset()
+    staff_addresses: frozenset[str] = frozenset()
     third_party_domains: tuple[str, ...] = DEFAULT_THIRD_PARTY_DOMAINS
     case_prefix: str = "MB"
     max_attachment_bytes: int = 25 * 1024 * 1024
@@ -338,6 +339,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "imap_timeout": _integer,
     "imap_processed_keyword": _text,
     "office_addresses": _addresses,
+    "staff_addresses": _addresses,
     "third_party_domains": lambda v: tuple(d.lower().lstrip(".") for d in _csv(v)),
     "case_prefix": _case_prefix,
     "max_attachment_bytes": _integer,

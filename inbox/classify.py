@@ -11,11 +11,13 @@ from email.message import Message
 from email.parser import HeaderParser
 from typing import Protocol
 
-from inbox.message import Classification, Kind, ParsedMessage
+from inbox.forwarded import original_sender
+from inbox.message import Address, Classification, Kind, ParsedMessage
 from inbox.parse import EMAIL_PACKAGE_ERRORS, parse_message_ids
 
 # The first kind with a matching rule wins.
-PRECEDENCE = (Kind.OUTGOING, Kind.BOUNCE, Kind.AUTO_REPLY, Kind.THIRD_PARTY)
+# Constituent mail is the default; a rule claims it first only for a forward by the office.
+PRECEDENCE = (Kind.CONSTITUENT, Kind.OUTGOING, Kind.BOUNCE, Kind.AUTO_REPLY, Kind.THIRD_PARTY)
 
 _MAILER_DAEMONS = frozenset({"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"})
 # Anchored at the start, so a constituent forwarding a bounce ("Fwd: Undeliverable: ...")
@@ -74,6 +76,12 @@ class ClassifyContext:
     folder_is_sent: bool
     office_addresses: frozenset[str]
     third_party_domains: tuple[str, ...]
+    staff_addresses: frozenset[str] = frozenset()  # staff and members who forward mail to us
+
+    def is_ours(self, email: str) -> bool:
+        """An address of the office itself or of one of its people."""
+        email = email.lower()
+        return email in self.office_addresses or email in self.staff_addresses
 
 
 class Rule(Protocol):
@@ -116,18 +124,51 @@ def domain_matches(domain: str, suffixes: tuple[str, ...]) -> str | None:
     return None
 
 
+# -- forwarded by the office ----------------------------------------------------------
+
+
+class OfficeForward:
+    name = "office-forward"
+    description = (
+        "Someone in the office forwarded a constituent's mail to the office only: the case is "
+        "the original sender's."
+    )
+    kind = Kind.CONSTITUENT
+
+    def check(self, msg: ParsedMessage, ctx: ClassifyContext) -> str | None:
+        writer = forwarded_writer(msg, ctx)
+        if writer is None:
+            return None
+        return f"forwarded by {_sender_email(msg)}: written by {writer.email}"
+
+
+def forwarded_writer(msg: ParsedMessage, ctx: ClassifyContext) -> Address | None:
+    """The original sender of mail one of ours forwarded to the office and no one else."""
+    sender = _sender_email(msg)
+    if ctx.folder_is_sent or not sender or not ctx.is_ours(sender):
+        return None
+    if not all(ctx.is_ours(a.email) for a in [*msg.to, *msg.cc]):
+        return None  # a forward to a council with a copy to us is a referral, not new casework
+    writer = original_sender(msg.text, skip=ctx.is_ours)
+    if writer is None:
+        return None
+    domain = writer.email.rpartition("@")[2]
+    return None if domain_matches(domain, ctx.third_party_domains) else writer
+
+
 # -- outgoing -------------------------------------------------------------------
 
 
 class OfficeSender:
     name = "office-sender"
-    description = "The From address is one of the office's own addresses."
+    description = "The From address is one of the office's own addresses or one of its staff."
     kind = Kind.OUTGOING
 
     def check(self, msg: ParsedMessage, ctx: ClassifyContext) -> str | None:
         sender = _sender_email(msg)
-        office = {address.lower() for address in ctx.office_addresses}
-        return f"sender {sender} is an office address" if sender in office else None
+        if sender in ctx.office_addresses:
+            return f"sender {sender} is an office address"
+        return f"sender {sender} is a member of staff" if sender in ctx.staff_addresses else None
 
 
 class SentFolder:
@@ -275,6 +316,7 @@ class ThirdPartyDomain:
 
 
 RULES: tuple[Rule, ...] = (
+    OfficeForward(),
     OfficeSender(),
     SentFolder(),
     DeliveryStatusReport(),
@@ -303,7 +345,8 @@ def classify(
             if rule.kind is kind and (reason := rule.check(msg, ctx)) is not None
         )
         if reasons:
-            return Classification(kind, reasons)
+            writer = forwarded_writer(msg, ctx) if kind is Kind.CONSTITUENT else None
+            return Classification(kind, reasons, writer)
     return Classification(Kind.CONSTITUENT, (DEFAULT_REASON,))
 
 

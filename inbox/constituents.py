@@ -8,6 +8,7 @@ from email.utils import getaddresses
 from crm import constituents
 from crm.constituents import ContactHints
 from inbox.context import StepEnv
+from inbox.forwarded import forwarded_text
 from inbox.message import Address, Kind, MessageContext
 from inbox.prefetch import KNOWN_EMAILS
 from inbox.signature import extract_contact
@@ -18,7 +19,10 @@ def match_constituent(ctx: MessageContext, env: StepEnv) -> None:
     kind = ctx.classification.kind
     writer = _writer(ctx, env)
     if kind is Kind.CONSTITUENT and writer is not None:
-        person = _find_or_create(ctx, env, writer.email, _hints(writer, ctx.parsed.text))
+        text = ctx.parsed.text
+        if ctx.classification.writer is not None:  # the constituent's own words are below
+            text = forwarded_text(text)
+        person = _find_or_create(ctx, env, writer.email, _hints(writer, text))
         ctx.constituent_id = env.memo.hold(person).id
         ctx.constituent_address = writer.email
     elif kind is Kind.OUTGOING:
@@ -51,7 +55,9 @@ NO_REPLY = re.compile(r"no-?reply|do-?not-?reply|webforms?|forms?@|website@", re
 
 def _writer(ctx: MessageContext, env: StepEnv) -> Address | None:
     """The person who wrote: Reply-To when a web form or no-reply address sent the mail."""
-    assert ctx.parsed is not None
+    assert ctx.parsed is not None and ctx.classification is not None
+    if ctx.classification.writer is not None:  # a constituent's mail forwarded by the office
+        return ctx.classification.writer
     sender = ctx.parsed.sender
     reply_to = [
         Address(name, email.lower())

@@ -48,7 +48,8 @@ class StepEnv:
     memo: BatchMemo = field(default_factory=BatchMemo)
 
     def is_office(self, email: str) -> bool:
-        return email.lower() in self.settings.office_addresses
+        """The office's own address or one of its staff's: never a constituent."""
+        return self.classify.is_ours(email)
 
     def is_third_party(self, email: str) -> bool:
         domain = email.rpartition("@")[2]

@@ -124,6 +124,7 @@ class Classification:
 
     kind: Kind
     reasons: tuple[str, ...]
+    writer: Address | None = None  # who wrote it, when not the sender (a forward by the office)
 
 
 @dataclass

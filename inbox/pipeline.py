@@ -89,6 +89,7 @@ class Pipeline:
             folder_is_sent=False,
             office_addresses=settings.office_addresses,
             third_party_domains=settings.third_party_domains,
+            staff_addresses=settings.staff_addresses,
         )
 
     def process(
@@ -158,4 +159,5 @@ def _for_source(base: ClassifyContext, source: Source, env: StepEnv) -> Classify
         folder_is_sent=is_sent,
         office_addresses=base.office_addresses,
         third_party_domains=base.third_party_domains,
+        staff_addresses=base.staff_addresses,
     )
