@@ -301,6 +301,47 @@ class OutOfOfficeSubject:
         return f'out-of-office subject "{found.group().strip(" []:-–(")}"'
 
 
+# A body must be short and say it was sent automatically; real answers can be long and
+# still end "please do not reply to this email".
+_ACK_SUBJECT_RE = re.compile(
+    r"^(?:(?:re|fw|fwd) ?: ?)*(?:thank you for (?:your (?:e-?mail|enquiry|message|correspondence)"
+    r"|contacting)|we have received your|(?:automatic |automated )?acknowledge?ment(?: of|:| -|$)"
+    r"|receipt of your (?:e-?mail|enquiry|correspondence)"
+    r"|your (?:e-?mail|enquiry) has been received)",
+    re.IGNORECASE,
+)
+_AUTOMATED_BODY_RE = re.compile(
+    r"\b(?:this is an|this (?:e-?mail|message|response) is an|an) automat(?:ed|ic)"
+    r" (?:response|reply|acknowledge?ment|message|e-?mail|notification)",
+    re.IGNORECASE,
+)
+ACK_BODY_LIMIT = 1500
+
+
+class ThirdPartyAcknowledgement:
+    name = "third-party-acknowledgement"
+    description = (
+        "A government body's or no-reply address's receipt ('Thank you for contacting us', "
+        "'This is an automated response'): it does not answer anything."
+    )
+    kind = Kind.AUTO_REPLY
+
+    def check(self, msg: ParsedMessage, ctx: ClassifyContext) -> str | None:
+        sender = _sender_email(msg)
+        domain = sender.rpartition("@")[2]
+        if not (_NO_REPLY_RE.search(sender) or domain_matches(domain, ctx.third_party_domains)):
+            return None  # a constituent thanking us is casework, whatever the subject says
+        subject = _ACK_SUBJECT_RE.match(_subject(msg))
+        if subject:
+            return f'acknowledgement subject "{subject.group().strip()}" from {sender}'
+        if len(msg.text) <= ACK_BODY_LIMIT and (found := _AUTOMATED_BODY_RE.search(msg.text)):
+            return f'short message saying "{found.group()}" from {sender}'
+        return None
+
+
+_NO_REPLY_RE = re.compile(r"^(?:no-?reply|do-?not-?reply|donotreply|auto-?(?:reply|ack))", re.I)
+
+
 # -- third parties -------------------------------------------------------------------
 
 
@@ -328,6 +369,7 @@ RULES: tuple[Rule, ...] = (
     PrecedenceAutoReply(),
     SuppressWithAutoSubject(),
     OutOfOfficeSubject(),
+    ThirdPartyAcknowledgement(),
     ThirdPartyDomain(),
 )
 

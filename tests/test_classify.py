@@ -208,6 +208,40 @@ POSITIVE = [
     pytest.param(
         message(sender="someone@nhs.net"), Kind.THIRD_PARTY, "under nhs.net", id="nhs.net itself"
     ),
+    pytest.param(
+        message(sender="enquiries@exeter.gov.uk", subject="Thank you for contacting Exeter"),
+        Kind.AUTO_REPLY,
+        'acknowledgement subject "Thank you for contacting"',
+        id="council receipt by subject",
+    ),
+    pytest.param(
+        message(sender="noreply@crm.example.com", subject="RE: We have received your enquiry"),
+        Kind.AUTO_REPLY,
+        "We have received your",
+        id="no-reply receipt",
+    ),
+    pytest.param(
+        message(
+            sender="mp.enquiries@dwp.gov.uk",
+            subject="RE: Universal Credit [MB-2026-000001]",
+            text="This is an automated response. Your email is logged as 1234.\n",
+        ),
+        Kind.AUTO_REPLY,
+        'saying "This is an automated response"',
+        id="short automated body",
+    ),
+    pytest.param(
+        message(
+            sender="mp.enquiries@dwp.gov.uk",
+            subject="RE: Universal Credit [MB-2026-000001]",
+            text="Dear Ms Doe,\n"
+            + "We have reviewed the claim and restored it. " * 40
+            + "\nThis is an automated message: please do not reply.\n",
+        ),
+        Kind.THIRD_PARTY,
+        "dwp.gov.uk is under gov.uk",
+        id="a long real answer that ends with the automated footer",
+    ),
 ]
 
 
@@ -240,6 +274,13 @@ NEGATIVE = [
     pytest.param(message(subject="Re: Automatic reply needed?"), id="subject mentions it later"),
     pytest.param(message(sender="someone@notgov.uk"), id="domain that only ends alike"),
     pytest.param(message(sender="someone@gov.uk.example.com"), id="domain that only starts alike"),
+    pytest.param(
+        message(subject="Thank you for your email"), id="a constituent's thanks is casework"
+    ),
+    pytest.param(
+        message(text="I got an automated response from the council and nothing since.\n"),
+        id="a constituent quoting an automated response",
+    ),
 ]
 
 

@@ -156,8 +156,18 @@ def test_an_auto_reply_or_a_newsletter_from_the_same_body_does_not(database, smt
         subject=f"Stakeholder bulletin [{reference}]",
         headers={"List-Id": "<bulletin.dwp.gov.uk>", "Precedence": "bulk"},
     )
-    # Then both are on the case, and the follow-up still waits for a real reply
+    # And its case system sends a receipt with none of the auto-reply headers
+    receipt = dwp_replies(
+        database,
+        pipeline,
+        in_reply_to=referral_id,
+        sender="mp.enquiries@dwp.gov.uk",
+        subject="Thank you for contacting the Department for Work and Pensions",
+        body="We have logged your enquiry as 1234567.\n",
+    )
+    # Then all three are on the case, and the follow-up still waits for a real reply
     assert auto.ctx.case_id is not None and bulk.ctx.case_id is not None
+    assert receipt.ctx.case_id is not None and receipt.ctx.classification.kind == "auto_reply"
     assert follow_up_of(database, reference).status == OPEN
 
 
