@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import re
 import shlex
@@ -24,6 +25,7 @@ from typing import Any, Literal
 
 from imapclient import IMAPClient, SocketTimeout
 from imapclient.exceptions import IMAPClientError, LoginError
+from imapclient.imapclient import SENT
 
 from crm.errors import MailbagError
 
@@ -36,6 +38,8 @@ TOKEN_EXPIRY_MARGIN = 60.0
 
 _BYTES_REPR = re.compile(r"^\[?b'(.*)'\]?$")  # imapclient's "[b'text']" back to "text"
 _KEYWORD = re.compile(r"[A-Za-z0-9$_.+-]+")  # a safe subset of RFC 3501 atoms
+
+log = logging.getLogger(__name__)
 
 
 class ImapError(MailbagError):
@@ -205,6 +209,22 @@ class ImapMailbox:
             uidnext=int(uidnext) if uidnext is not None else None,
             exists=int(info.get(b"EXISTS", 0)),
         )
+
+    def resolve(self, folder: str, *, sent: bool) -> str:
+        """The server's name for a configured folder: as written when it exists; for a Sent
+        folder otherwise the one the server marks \\Sent (RFC 6154) or names like one
+        ("Sent Items" on Exchange, "[Gmail]/Sent Mail"), so the default settings work there."""
+        client = self._require()
+        with self._errors(f"looking for folder {folder!r}"):
+            if client.folder_exists(folder):
+                return folder
+            found = client.find_special_folder(SENT) if sent else None
+        if not found:
+            raise ImapError(
+                f"no folder {folder!r} on {self.config.where} (check MAILBAG_IMAP_FOLDERS)"
+            )
+        log.info("reading the server's sent folder %r for %r", found, folder)
+        return str(found)
 
     def iter_new(self, folder: str, after_uid: int) -> Iterator[list[FetchedMessage]]:
         """Yield messages with UID > after_uid, ascending, batch by batch (never all at once).

@@ -76,10 +76,12 @@ class Ingester:
         self.mailbox_name = f"{self.config.user}@{self.config.host}"
         self.idling = False
         self._uidnext: dict[str, int | None] = {}
+        self._server_names: dict[str, str] = {}
 
     def run_once(self) -> Counts:
         """Catch up on every folder since its checkpoint, however long we were stopped."""
         with ImapMailbox(self.config) as mailbox:
+            self._server_names.clear()
             return self._poll(mailbox)
 
     def run_forever(self, stop: threading.Event, idle_seconds: float = 300.0) -> None:
@@ -88,7 +90,7 @@ class Ingester:
         while not stop.is_set():
             try:
                 with ImapMailbox(self.config) as mailbox:
-                    failures = 0
+                    failures, self._server_names = 0, {}
                     self._serve(mailbox, stop, idle_seconds)
             except Shutdown:
                 return
@@ -116,7 +118,9 @@ class Ingester:
             try:
                 if not stop.is_set():
                     mailbox.wait_for_change(
-                        watched, min(idle_seconds, 540.0), self._uidnext.get(watched)
+                        self._on_server(mailbox, watched),
+                        min(idle_seconds, 540.0),
+                        self._uidnext.get(watched),
                     )
             finally:
                 self.idling = False
@@ -131,12 +135,15 @@ class Ingester:
         return counts
 
     def _ingest_folder(self, mailbox: ImapMailbox, folder: str) -> Counts:
-        state = mailbox.select(folder)
+        """`folder` as configured names the checkpoint and the source; the server's own name
+        for it (Exchange's "Sent Items" for "Sent") is only used to talk to the server."""
+        on_server = self._on_server(mailbox, folder)
+        state = mailbox.select(on_server)
         self._uidnext[folder] = state.uidnext
         after = self._last_uid(folder, state.uidvalidity)
         batches = (
             [(m.raw, Source(folder, uidvalidity=state.uidvalidity, uid=m.uid)) for m in batch]
-            for batch in mailbox.iter_new(folder, after)
+            for batch in mailbox.iter_new(on_server, after)
         )
         counts = Counts()
         with ParsePool(self.settings.max_attachment_bytes) as pool:
@@ -150,8 +157,14 @@ class Ingester:
                     parsed=parsed,
                 )
                 if self.settings.imap_processed_keyword:
-                    mailbox.add_keyword(folder, uids, self.settings.imap_processed_keyword)
+                    mailbox.add_keyword(on_server, uids, self.settings.imap_processed_keyword)
         return counts
+
+    def _on_server(self, mailbox: ImapMailbox, folder: str) -> str:
+        if folder not in self._server_names:
+            sent = folder in self.settings.imap_sent_folders
+            self._server_names[folder] = mailbox.resolve(folder, sent=sent)
+        return self._server_names[folder]
 
     def _advance(self, folder: str, uidvalidity: int, last_uid: int, session: Session) -> None:
         """Recorded in the batch's own transaction: never ahead of what is stored."""

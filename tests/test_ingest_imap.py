@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -17,9 +18,10 @@ from crm import checkpoints
 from crm.db import Database
 from crm.models import Case, Message, MessageSource
 from crm.settings import Settings
-from inbox.imap import ImapAuthError
+from inbox.imap import ImapAuthError, ImapError
 from inbox.ingest import Ingester, imap_config
 from inbox.pipeline import Pipeline
+from tests.support.dovecot import Dovecot
 from tests.support.imap_fixtures import ImapAccount
 from tests.support.mail import make_message
 
@@ -285,3 +287,41 @@ def test_daemon_reconnects_after_server_restart(dovecot, imap_account, database,
         output, _ = process.communicate(timeout=30)
     assert process.returncode == 0, output
     assert message_ids(database) == ["d1@example.com", "d2@example.com"]
+
+
+def test_default_folders_find_an_exchange_style_sent_items_folder(database, tmp_path):
+    """No folder is called Sent, but "Sent Items" is marked \\Sent: the defaults still work."""
+    root = tempfile.mkdtemp(prefix="mailbag-dovecot-")
+    server = Dovecot(root, sent_folder="Sent Items")
+    server.start()
+    try:
+        server.add_user("office", "pw-exchange")
+        server.append(
+            "office", "INBOX", make_message(message_id="<x1@example.org>", subject="Visa delay")
+        )
+        reply = make_message(
+            sender="Someone At The Office <someone@elsewhere.example>",  # Sent, whoever it is
+            to="ahmed@example.org",
+            subject="Re: Visa delay",
+            message_id="<x2@office.example.org.uk>",
+            in_reply_to="<x1@example.org>",
+        )
+        server.append("office", "Sent Items", reply)
+        account = ImapAccount(server.host, server.port, "office", "pw-exchange", server)
+        settings = imap_settings(account, database, tmp_path)
+        assert settings.imap_folders == ("INBOX", "Sent")
+        assert run_once(settings, database).stored == 2
+        with database.session() as session:
+            out = session.scalar(
+                select(Message).where(Message.message_id == "x2@office.example.org.uk")
+            )
+            assert out is not None and out.direction == "out" and out.kind == "outgoing"
+            source = session.scalar(select(MessageSource).where(MessageSource.message_pk == out.id))
+            assert source is not None and source.folder == "Sent"
+            assert checkpoints.get(session, "office@127.0.0.1", "Sent").last_uid == 1
+        # And a folder that is not there at all is named in one clear error
+        missing = dataclasses.replace(settings, imap_folders=("INBOX", "Archive 2019"))
+        with pytest.raises(ImapError, match=r"no folder 'Archive 2019' on .*MAILBAG_IMAP_FOLDERS"):
+            run_once(missing, database)
+    finally:
+        server.stop()

@@ -86,9 +86,15 @@ class Dovecot:
 
     host = "127.0.0.1"
 
-    def __init__(self, root: Path | str, oauth2_introspection_url: str | None = None) -> None:
+    def __init__(
+        self,
+        root: Path | str,
+        oauth2_introspection_url: str | None = None,
+        sent_folder: str = "Sent",
+    ) -> None:
         self.root = Path(root)
         self.oauth2_introspection_url = oauth2_introspection_url
+        self.sent_folder = sent_folder  # "Sent Items" to look like Exchange
         self.port = 0
         self._users: dict[str, str] = {}
         self._process: subprocess.Popen[bytes] | None = None
@@ -331,6 +337,7 @@ class Dovecot:
             home_root=self.home_root,
             log=self.log_path,
             oauth2_passdb=oauth2_passdb,
+            sent_folder=self.sent_folder,
         )
 
     def _wait_until_listening(self) -> None:
@@ -407,7 +414,7 @@ userdb {{
 namespace inbox {{
   inbox = yes
   separator = /
-  mailbox Sent {{
+  mailbox "{sent_folder}" {{
     special_use = \\Sent
     auto = subscribe
   }}
