@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from crm import late_parents
 from crm.models import Case
-from inbox.classify import bounced_message_ids
+from inbox.classify import bounced_message_ids, is_report
 from inbox.context import StepEnv
 from inbox.message import Kind, MessageContext
 from inbox.prefetch import AWAITED
@@ -23,7 +23,7 @@ def await_parents(ctx: MessageContext, env: StepEnv) -> None:
     if ctx.classification.kind not in WAITING_KINDS:
         return  # constituent mail without a case is a campaign letter: it stays with the campaign
     named = [*ctx.parsed.references, *ctx.parsed.in_reply_to]
-    if ctx.classification.kind is Kind.BOUNCE:
+    if ctx.classification.kind is Kind.BOUNCE or is_report(ctx.parsed):
         named += bounced_message_ids(ctx.raw)
     if not named:
         return

@@ -193,7 +193,29 @@ class DeliveryStatusReport:
             return None
         if _report_type(msg.header("content-type")) != "delivery-status":
             return None
+        if delivered_only(msg):
+            return None  # a receipt that the mail arrived: see DeliveryOrReadReceipt
         return "multipart/report with report-type=delivery-status (RFC 3464)"
+
+
+_DELIVERED_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
+_ACTION_RE = re.compile(rb"^action[ \t]*:[ \t]*([a-z-]+)", re.IGNORECASE | re.MULTILINE)
+
+
+def delivered_only(msg: ParsedMessage) -> bool:
+    """A delivery report whose every recipient line says delivered, relayed or expanded."""
+    actions = {
+        action.decode("ascii").lower()
+        for part in msg.attachments
+        if part.content_type == "message/delivery-status"
+        for action in _ACTION_RE.findall(part.payload)
+    }
+    return bool(actions) and actions <= _DELIVERED_ACTIONS
+
+
+def is_report(msg: ParsedMessage) -> bool:
+    """A machine's report on another message (RFC 6522): its original can be named."""
+    return msg.content_type == "multipart/report"
 
 
 def _report_type(content_type: str) -> str:
@@ -213,13 +235,15 @@ class MailerDaemon:
         local = _sender_email(msg).partition("@")[0]
         if local not in _MAILER_DAEMONS or not _has_delivery_status(msg):
             return None
+        if delivered_only(msg):
+            return None
         return f"sender {local.upper()} with delivery-status details"
 
 
 def _has_delivery_status(msg: ParsedMessage) -> bool:
     """A delivery-status part, a report, or RFC 3464 fields quoted in the text."""
     if msg.content_type == "multipart/report":
-        return True
+        return _report_type(msg.header("content-type")) == "delivery-status"
     if any(a.content_type == "message/delivery-status" for a in msg.attachments):
         return True
     return _DSN_TEXT_RE.search(msg.text) is not None
@@ -236,6 +260,27 @@ class BounceSubject:
 
 
 # -- auto-replies ---------------------------------------------------------------------
+
+
+class DeliveryOrReadReceipt:
+    name = "delivery-or-read-receipt"
+    description = (
+        "A report that mail arrived (delivery-status saying delivered) or was read "
+        "(disposition-notification, RFC 8098): a machine's receipt, not an answer."
+    )
+    kind = Kind.AUTO_REPLY
+
+    def check(self, msg: ParsedMessage, ctx: ClassifyContext) -> str | None:
+        if msg.content_type != "multipart/report":
+            return None
+        report_type = _report_type(msg.header("content-type"))
+        if report_type == "disposition-notification" or any(
+            part.content_type == "message/disposition-notification" for part in msg.attachments
+        ):
+            return "read receipt (multipart/report, disposition-notification)"
+        if report_type == "delivery-status" and delivered_only(msg):
+            return "delivery report saying the mail was delivered"
+        return None
 
 
 class AutoSubmitted:
@@ -364,6 +409,7 @@ RULES: tuple[Rule, ...] = (
     MailerDaemon(),
     BounceSubject(),
     AutoSubmitted(),
+    DeliveryOrReadReceipt(),
     PresentHeader("X-Autoreply", "x-autoreply", "X-Autoreply header set by a responder."),
     PresentHeader("X-Autorespond", "x-autorespond", "X-Autorespond header set by a responder."),
     PrecedenceAutoReply(),
@@ -432,6 +478,18 @@ def _ids_in_parts(msg: Message) -> Iterator[str]:
                 yield from parse_message_ids(str(inner.get("message-id", "")))
         elif ctype == "text/rfc822-headers":
             yield from parse_message_ids(_message_id_in_headers(part))
+        elif ctype == "message/disposition-notification":
+            yield from parse_message_ids(_original_message_id(part))
+
+
+def _original_message_id(part: Message) -> str:
+    """The Original-Message-ID field of a read receipt's notification part (RFC 8098)."""
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):  # parsed as a message of fields: its first block
+        inner = part.get_payload(0) if part.is_multipart() else None
+        return str(inner.get("original-message-id", "")) if isinstance(inner, Message) else ""
+    text = payload.decode("ascii", "replace")
+    return str(HeaderParser().parsestr(text).get("original-message-id", ""))
 
 
 def _message_id_in_headers(part: Message) -> str:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from crm import cases
 from crm.followups import references
 from crm.models import Case
-from inbox.classify import bounced_message_ids
+from inbox.classify import bounced_message_ids, is_report
 from inbox.context import StepEnv
 from inbox.message import Kind, MessageContext
 from inbox.subjects import (
@@ -71,12 +71,14 @@ def by_third_party_reference(ctx: MessageContext, env: StepEnv) -> tuple[Case, s
 
 
 def by_bounced_message(ctx: MessageContext, env: StepEnv) -> tuple[Case, str] | None:
-    """A bounce carries the headers of the message that could not be delivered."""
-    assert ctx.classification is not None
-    if ctx.classification.kind is not Kind.BOUNCE:
+    """A bounce, or a delivery or read receipt, names the message it reports on."""
+    assert ctx.classification is not None and ctx.parsed is not None
+    kind = ctx.classification.kind
+    if not (kind is Kind.BOUNCE or (kind is Kind.AUTO_REPLY and is_report(ctx.parsed))):
         return None
     case = cases.by_message_ids(env.session, bounced_message_ids(ctx.raw))
-    return (case, "bounce of a message sent on this case") if case else None
+    what = "bounce" if kind is Kind.BOUNCE else "receipt"
+    return (case, f"{what} of a message sent on this case") if case else None
 
 
 def by_subject(ctx: MessageContext, env: StepEnv) -> tuple[Case, str] | None:

@@ -209,6 +209,12 @@ POSITIVE = [
         message(sender="someone@nhs.net"), Kind.THIRD_PARTY, "under nhs.net", id="nhs.net itself"
     ),
     pytest.param(
+        message(content_type='multipart/report; report-type="disposition-notification"'),
+        Kind.AUTO_REPLY,
+        "read receipt",
+        id="a read receipt is a machine's receipt, not a bounce or casework",
+    ),
+    pytest.param(
         message(sender="enquiries@exeter.gov.uk", subject="Thank you for contacting Exeter"),
         Kind.AUTO_REPLY,
         'acknowledgement subject "Thank you for contacting"',
@@ -257,10 +263,6 @@ def test_rules_match_with_readable_reasons(
 NEGATIVE = [
     pytest.param(message(sender="casework@office.example.org.uk.evil.com"), id="office lookalike"),
     pytest.param(message(sender="mailer-daemon@example.net"), id="mailer-daemon without report"),
-    pytest.param(
-        message(content_type='multipart/report; report-type="disposition-notification"'),
-        id="read receipt is not a bounce",
-    ),
     pytest.param(
         message(subject="Fwd: Undelivered Mail Returned to Sender"), id="forwarded bounce"
     ),
