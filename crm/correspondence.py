@@ -58,6 +58,11 @@ def dedupe_key(message_id: str | None, sha256: str) -> str:
     return f"mid:{message_id}"[:400] if message_id else f"sha256:{sha256}"
 
 
+def collision_key(message_id: str, sha256: str) -> str:
+    """For a different message that reuses a Message-ID already held (broken mailers do)."""
+    return f"mid:{message_id}"[:380] + f"#sha256:{sha256[:16]}"
+
+
 def held_keys(session: Session, keys: Collection[str]) -> set[str]:
     """Which of these dedupe keys are stored already, in one query per few hundred."""
     held: set[str] = set()

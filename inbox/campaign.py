@@ -25,7 +25,7 @@ def campaign(ctx: MessageContext, env: StepEnv) -> None:
     if find_reference(parsed.subject, env.settings.case_prefix):
         return
     letter = Letter(
-        message_key=correspondence.dedupe_key(parsed.message_id, ctx.sha256),
+        message_key=ctx.dedupe_key or correspondence.dedupe_key(parsed.message_id, ctx.sha256),
         constituent_id=ctx.constituent_id,
         subject=parsed.subject,
         text=parsed.text,

@@ -134,6 +134,7 @@ class MessageContext:
     raw: bytes
     source: Source
     sha256: str = ""
+    dedupe_key: str = ""  # set by the deduplicate step; how a later copy is recognised
     parsed: ParsedMessage | None = None
     classification: Classification | None = None
     constituent_id: int | None = None
