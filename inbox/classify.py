@@ -6,7 +6,7 @@ import email
 import email.policy
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import Message
 from email.parser import HeaderParser
 from typing import Protocol
@@ -77,6 +77,9 @@ class ClassifyContext:
     office_addresses: frozenset[str]
     third_party_domains: tuple[str, ...]
     staff_addresses: frozenset[str] = frozenset()  # staff and members who forward mail to us
+    # The third-party directory (address or domain -> organisation), read once per batch.
+    directory_addresses: dict[str, str] = field(default_factory=dict)
+    directory_domains: dict[str, str] = field(default_factory=dict)
 
     def is_ours(self, email: str) -> bool:
         """An address of the office itself or of one of its people."""
@@ -390,6 +393,29 @@ _NO_REPLY_RE = re.compile(r"^(?:no-?reply|do-?not-?reply|donotreply|auto-?(?:rep
 # -- third parties -------------------------------------------------------------------
 
 
+class DirectoryMember:
+    name = "directory-member"
+    description = (
+        "The sender's address or domain is in the office's third-party directory (a housing "
+        "association or utility the office writes to, not only government)."
+    )
+    kind = Kind.THIRD_PARTY
+
+    def check(self, msg: ParsedMessage, ctx: ClassifyContext) -> str | None:
+        sender = _sender_email(msg)
+        if not sender:
+            return None
+        if sender in ctx.directory_addresses:
+            return f"sender {sender} is {ctx.directory_addresses[sender]}'s, in the directory"
+        labels = sender.rpartition("@")[2].split(".")
+        for start in range(len(labels) - 1):  # the closest domain first
+            domain = ".".join(labels[start:])
+            if domain in ctx.directory_domains:
+                name = ctx.directory_domains[domain]
+                return f"sender domain {domain} is {name}'s, in the directory"
+        return None
+
+
 class ThirdPartyDomain:
     name = "third-party-domain"
     description = "The sender's domain belongs to a government body, council, NHS or police."
@@ -416,6 +442,7 @@ RULES: tuple[Rule, ...] = (
     SuppressWithAutoSubject(),
     OutOfOfficeSubject(),
     ThirdPartyAcknowledgement(),
+    DirectoryMember(),
     ThirdPartyDomain(),
 )
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from crm import quarantine
+from crm.outgoing import directory
 from crm.quarantine import Failure
 from crm.settings import Settings
 from crm.types import utcnow
@@ -44,7 +45,11 @@ def parse_step(ctx: MessageContext, env: StepEnv) -> None:
 
 def classify_step(ctx: MessageContext, env: StepEnv) -> None:
     assert ctx.parsed is not None
-    ctx.classification = classify(ctx.parsed, _for_source(env.classify, ctx.source, env))
+    rules_context = env.memo.get(
+        ("classify context", ctx.source.folder),
+        lambda: _with_directory(_for_source(env.classify, ctx.source, env), env),
+    )
+    ctx.classification = classify(ctx.parsed, rules_context)
 
 
 STEPS: tuple[tuple[str, Step], ...] = (
@@ -148,6 +153,12 @@ class Pipeline:
             uidvalidity=ctx.source.uidvalidity,
             uid=ctx.source.uid,
         )
+
+
+def _with_directory(base: ClassifyContext, env: StepEnv) -> ClassifyContext:
+    """The directory's addresses and domains, read once per batch."""
+    addresses, domains = directory.known_senders(env.session)
+    return replace(base, directory_addresses=addresses, directory_domains=domains)
 
 
 def _for_source(base: ClassifyContext, source: Source, env: StepEnv) -> ClassifyContext:

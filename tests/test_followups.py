@@ -288,3 +288,39 @@ def test_manual_satisfy_and_extend_with_a_reason(database, smtp_server, tmp_path
     assert second not in result.output
     with database.session() as session:
         assert session.scalar(select(FollowUp.status).where(FollowUp.id == two.id)) == SATISFIED
+
+
+def test_a_housing_association_in_the_directory_is_a_third_party_not_a_constituent(
+    database, smtp_server, tmp_path
+):
+    settings = office(tmp_path, smtp_server)
+    pipeline = Pipeline(settings)
+    reference = constituent_writes(database, pipeline)
+    with database.session() as session:
+        directory.add_organisation(session, "Exampleshire Homes", domains=["exhomes.example"])
+    # Given the office referred the case to the housing association from Outlook
+    referral = make_message(
+        sender=f"Casework <{OFFICE}>",
+        to="Repairs <repairs@exhomes.example>",
+        subject=f"Damp at 4 Mill Lane [{reference}]",
+        message_id="<ha-referral@office.example.org.uk>",
+        date=utcnow() - timedelta(days=3),
+    )
+    feed(database, pipeline, referral, folder="Sent")
+    # When an officer answers from her own address at the association's domain
+    answer = make_message(
+        sender="Dana Officer <dana.officer@repairs.exhomes.example>",
+        subject="RE: Damp at 4 Mill Lane",
+        in_reply_to="<ha-referral@office.example.org.uk>",
+        body="We will send a surveyor on Tuesday.\n",
+        date=utcnow() - timedelta(days=1),
+    )
+    outcome = feed(database, pipeline, answer)
+    # Then it is the association's reply on the case: no constituent record for the officer
+    assert outcome.ctx.classification.kind == "third_party"
+    assert "Exampleshire Homes's, in the directory" in outcome.ctx.classification.reasons[0]
+    assert outcome.ctx.case_id is not None and outcome.ctx.constituent_id is None
+    assert follow_up_of(database, reference).status == SATISFIED
+    # And unsolicited mail from the association opens no case for it
+    newsletter = make_message(sender="News <news@exhomes.example>", subject="Our tenant newsletter")
+    assert feed(database, pipeline, newsletter).ctx.case_id is None

@@ -200,6 +200,20 @@ def add_address(session: Session, org: Organisation, value: str, *, is_domain: b
     session.refresh(org, ["addresses"])
 
 
+def known_senders(session: Session) -> tuple[dict[str, str], dict[str, str]]:
+    """Every address and every domain in the directory, each with its organisation's name."""
+    rows = session.execute(
+        select(OrganisationAddress.value, OrganisationAddress.is_domain, Organisation.name).join(
+            Organisation, Organisation.id == OrganisationAddress.organisation_id
+        )
+    )
+    addresses: dict[str, str] = {}
+    domains: dict[str, str] = {}
+    for value, is_domain, name in rows:
+        (domains if is_domain else addresses)[value] = name
+    return addresses, domains
+
+
 def find_by_address(session: Session, address: str) -> Organisation | None:
     """The organisation an email belongs to: its own address first, then the closest domain."""
     address = address.strip().lower()
