@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from litestar import Router, get, post
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from crm import audit, listings, quarantine
@@ -48,7 +49,7 @@ def quarantine_retry(request: AnyRequest, data: Form) -> Redirect:
 
 
 @get("/audit", guards=[managers_only], sync_to_thread=True)
-def audit_log(request: AnyRequest, page_number: int = 1) -> Template:
+def audit_log(request: AnyRequest, page_number: FromQuery[int] = 1) -> Template:
     offset = (max(1, page_number) - 1) * 200
     with services(request).database.session() as session:
         entries = audit.recent(session, limit=200, offset=offset)

@@ -6,6 +6,7 @@ import secrets
 from typing import Any
 
 from litestar import Request, get, post
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from crm.users import service as users
@@ -15,7 +16,7 @@ WRONG = "That email address and password do not match an active account."
 
 
 @get("/sign-in", sync_to_thread=False)
-def sign_in_page(request: Request[Any, Any, Any], next: str = "/") -> Template:
+def sign_in_page(request: Request[Any, Any, Any], next: FromQuery[str] = "/") -> Template:
     return page(request, "sign_in.html", next=_local(next), error="")
 
 
