@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
-from crm.db import insert_ignore
+from crm.db import insert_ignore, insert_ignore_many
 from crm.models import Blob
 
 
@@ -19,6 +20,14 @@ def store_blob(session: Session, data: bytes, sha256: str | None = None) -> str:
     digest = sha256 or sha256_of(data)
     insert_ignore(session, Blob, {"sha256": digest, "size": len(data), "data": data})
     return digest
+
+
+def store_blobs(session: Session, datas: Sequence[bytes]) -> list[str]:
+    """Many at once, in one round trip: a batch of mail stores its raw bytes together."""
+    rows = {sha256_of(data): data for data in datas}
+    values = [{"sha256": sha, "size": len(data), "data": data} for sha, data in rows.items()]
+    insert_ignore_many(session, Blob, values)
+    return list(rows)
 
 
 def load_blob(session: Session, sha256: str) -> bytes:

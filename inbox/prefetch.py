@@ -11,13 +11,14 @@ from email.utils import getaddresses
 
 from sqlalchemy.orm import Session
 
-from crm import constituents, correspondence, late_parents
+from crm import blobs, constituents, correspondence, late_parents
 from crm.blobs import sha256_of
 from inbox.context import BatchMemo
 from inbox.message import ParsedMessage
 
 HELD_KEYS = "held dedupe keys"  # dedupe keys of messages already stored
 KNOWN_EMAILS = "known constituent emails"  # addresses that already belong to someone
+STORED_BLOBS = "raw blobs stored"  # the batch's raw bytes, stored together before the steps
 AWAITED = "awaited message ids"  # Message-IDs that replies without a case are waiting for
 
 
@@ -26,6 +27,7 @@ def prefetch(session: Session, memo: BatchMemo, batch: Sequence[tuple[bytes, obj
     if not batch or not all(isinstance(parsed, ParsedMessage) for _, parsed in batch):
         return
     messages = [(raw, parsed) for raw, parsed in batch if isinstance(parsed, ParsedMessage)]
+    memo.values[STORED_BLOBS] = set(blobs.store_blobs(session, [raw for raw, _ in messages]))
     keys = [_key(raw, parsed) for raw, parsed in messages]
     memo.values[HELD_KEYS] = correspondence.held_keys(session, keys)
     emails = {address for _, parsed in messages for address in _addresses(parsed)}

@@ -5,8 +5,10 @@ from __future__ import annotations
 from crm.blobs import sha256_of, store_blob
 from inbox.context import StepEnv
 from inbox.message import MessageContext
+from inbox.prefetch import STORED_BLOBS
 
 
 def store_raw(ctx: MessageContext, env: StepEnv) -> None:
     ctx.sha256 = ctx.sha256 or sha256_of(ctx.raw)
-    store_blob(env.session, ctx.raw, ctx.sha256)
+    if ctx.sha256 not in env.memo.values.get(STORED_BLOBS, ()):  # the batch stored it already
+        store_blob(env.session, ctx.raw, ctx.sha256)
