@@ -21,20 +21,20 @@ OPEN, CLOSED = "open", "closed"
 def next_reference(session: Session, prefix: str, year: int) -> str:
     """MB-2026-000123: a per-year counter in one upsert, safe under concurrent writers."""
     statement = _counter_statement(session.get_bind().dialect.name)
-    number = session.execute(statement, {"prefix": prefix, "year": year}).scalar_one()
+    number = session.connection().execute(statement, {"prefix": prefix, "year": year}).scalar_one()
     return f"{prefix}-{year}-{number:06d}"
 
 
 @functools.cache
 def _counter_statement(dialect: str) -> Any:
-    """Built once: every new case runs it."""
+    """Built once, on the table (not the ORM class, whose bulk path costs more): every new
+    case runs it."""
+    table = CaseCounter.__table__
     return (
-        upsert_for(dialect, CaseCounter)
+        upsert_for(dialect, table)
         .values(prefix=bindparam("prefix"), year=bindparam("year"), last=1)
-        .on_conflict_do_update(
-            index_elements=["prefix", "year"], set_={"last": CaseCounter.last + 1}
-        )
-        .returning(CaseCounter.last)
+        .on_conflict_do_update(index_elements=["prefix", "year"], set_={"last": table.c.last + 1})
+        .returning(table.c.last)
     )
 
 

@@ -85,6 +85,10 @@ def _sqlite_on_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
 def upsert(session: Session, model: type[Any]) -> Any:
     """An INSERT with ON CONFLICT clauses, in the dialect of the session's database."""
     return upsert_for(session.get_bind().dialect.name, model)
@@ -103,19 +107,19 @@ def upsert_for(dialect: str, model: Any) -> Any:
 
 def insert_ignore(session: Session, model: type[Any], values: dict[str, Any]) -> None:
     """INSERT that does nothing when a unique key already exists (both databases)."""
-    session.execute(_insert_ignore(session.get_bind().dialect.name, model.__table__), values)
+    session.connection().execute(_insert_ignore(_dialect(session), model.__table__), values)
 
 
 def insert_ignore_many(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
     """insert_ignore for many rows in one executemany."""
     if rows:
-        session.execute(_insert_ignore(session.get_bind().dialect.name, model.__table__), rows)
+        session.connection().execute(_insert_ignore(_dialect(session), model.__table__), rows)
 
 
 def insert_rows(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
     """Many rows in one executemany, without the ORM's per-object work (no ids come back)."""
     if rows:
-        session.execute(_insert(model.__table__), rows)
+        session.connection().execute(_insert(model.__table__), rows)
 
 
 Row = TypeVar("Row")
@@ -136,7 +140,7 @@ def insert_loaded(session: Session, row: Row) -> Row:
         if attr.key in given
     }
     table = mapper.local_table
-    stored = session.execute(_insert_returning(table), values).one()
+    stored = session.connection().execute(_insert_returning(table), values).one()
     for attr in mapper.column_attrs:  # as if loaded: no change events, no history
         set_committed_value(row, attr.key, stored._mapping[attr.columns[0]])
     make_transient_to_detached(row)
