@@ -11,7 +11,6 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, create_engine, event, insert, inspect
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
-from sqlalchemy.orm.attributes import set_committed_value
 
 from crm.errors import SettingsError
 from crm.settings import Settings
@@ -133,24 +132,29 @@ def insert_loaded(session: Session, row: Row) -> Row:
     """
     mapper = inspect(row).mapper
     given = row.__dict__
-    values = {
-        column.key: given[attr.key]
-        for attr in mapper.column_attrs
-        for column in attr.columns[:1]
-        if attr.key in given
-    }
-    table = mapper.local_table
-    stored = session.connection().execute(_insert_returning(table), values).one()
-    for attr in mapper.column_attrs:  # as if loaded: no change events, no history
-        set_committed_value(row, attr.key, stored._mapping[attr.columns[0]])
+    layout = _layout(mapper)
+    values = {column: given[attr] for attr, column in layout if attr in given}
+    missing = tuple((attr, column) for attr, column in layout if attr not in given)
+    statement = _insert_returning(mapper.local_table, tuple(column for _, column in missing))
+    stored = session.connection().execute(statement, values).one()
+    # As if loaded: what the database filled in straight into the instance, history reset.
+    given.update(zip((attr for attr, _ in missing), stored, strict=True))
     make_transient_to_detached(row)
     session.add(row)
     return row
 
 
 @functools.cache
-def _insert_returning(table: Any) -> Any:
-    return insert(table).returning(*table.c)
+def _layout(mapper: Any) -> tuple[tuple[str, str], ...]:
+    """(attribute, column key) for each column of the table, in the table's order."""
+    table = mapper.local_table
+    return tuple((mapper.get_property_by_column(c).key, c.key) for c in table.c)
+
+
+@functools.cache
+def _insert_returning(table: Any, columns: tuple[str, ...]) -> Any:
+    """Returning only the columns the caller left to the defaults (the id at least)."""
+    return insert(table).returning(*(table.c[column] for column in columns))
 
 
 @functools.cache
