@@ -80,27 +80,28 @@ class Ingester:
 
     def run_once(self) -> Counts:
         """Catch up on every folder since its checkpoint, however long we were stopped."""
-        with ImapMailbox(self.config) as mailbox:
+        with self._parse_pool() as pool, ImapMailbox(self.config) as mailbox:
             self._server_names.clear()
-            return self._poll(mailbox)
+            return self._poll(mailbox, pool)
 
     def run_forever(self, stop: threading.Event, idle_seconds: float = 300.0) -> None:
         """Poll, then IDLE as a wake-up signal; reconnect with back-off when the server goes."""
         failures = 0
-        while not stop.is_set():
-            try:
-                with ImapMailbox(self.config) as mailbox:
-                    failures, self._server_names = 0, {}
-                    self._serve(mailbox, stop, idle_seconds)
-            except Shutdown:
-                return
-            except ImapAuthError:
-                raise
-            except (ImapError, OSError) as error:
-                failures += 1
-                delay = min(MAX_BACKOFF, 2.0 ** min(failures, 9)) * random.uniform(0.5, 1.0)
-                log.warning("IMAP connection lost (%s); reconnecting in %.0f s", error, delay)
-                stop.wait(delay)
+        with self._parse_pool() as pool:
+            while not stop.is_set():
+                try:
+                    with ImapMailbox(self.config) as mailbox:
+                        failures, self._server_names = 0, {}
+                        self._serve(mailbox, pool, stop, idle_seconds)
+                except Shutdown:
+                    return
+                except ImapAuthError:
+                    raise
+                except (ImapError, OSError) as error:
+                    failures += 1
+                    delay = min(MAX_BACKOFF, 2.0 ** min(failures, 9)) * random.uniform(0.5, 1.0)
+                    log.warning("IMAP connection lost (%s); reconnecting in %.0f s", error, delay)
+                    stop.wait(delay)
 
     def interrupt(self, stop: threading.Event) -> None:
         """For a signal handler: stop after the current batch, or at once while idling."""
@@ -108,10 +109,16 @@ class Ingester:
         if self.idling:
             raise Shutdown
 
-    def _serve(self, mailbox: ImapMailbox, stop: threading.Event, idle_seconds: float) -> None:
+    def _parse_pool(self) -> ParsePool:
+        """One parse worker for the whole run, started while we sign in (it takes a moment)."""
+        return ParsePool(self.settings.max_attachment_bytes, warm=True)
+
+    def _serve(
+        self, mailbox: ImapMailbox, pool: ParsePool, stop: threading.Event, idle_seconds: float
+    ) -> None:
         watched = self.settings.imap_folders[0]
         while not stop.is_set():
-            counts = self._poll(mailbox)
+            counts = self._poll(mailbox, pool)
             if counts.total:
                 log.info("ingested %s", counts.describe())
             self.idling = True
@@ -125,16 +132,16 @@ class Ingester:
             finally:
                 self.idling = False
 
-    def _poll(self, mailbox: ImapMailbox) -> Counts:
+    def _poll(self, mailbox: ImapMailbox, pool: ParsePool) -> Counts:
         """Every folder, then the letters the new mail queued (acknowledgements)."""
         counts = Counts()
         for folder in self.settings.imap_folders:
-            counts += self._ingest_folder(mailbox, folder)
+            counts += self._ingest_folder(mailbox, folder, pool)
         if counts.stored:
             deliver_queued(self.database, self.settings)
         return counts
 
-    def _ingest_folder(self, mailbox: ImapMailbox, folder: str) -> Counts:
+    def _ingest_folder(self, mailbox: ImapMailbox, folder: str, pool: ParsePool) -> Counts:
         """`folder` as configured names the checkpoint and the source; the server's own name
         for it (Exchange's "Sent Items" for "Sent") is only used to talk to the server."""
         on_server = self._on_server(mailbox, folder)
@@ -146,18 +153,17 @@ class Ingester:
             for batch in mailbox.iter_new(on_server, after)
         )
         counts = Counts()
-        with ParsePool(self.settings.max_attachment_bytes) as pool:
-            for batch, parsed in ahead(pool, batches):
-                uids = [source.uid for _, source in batch if source.uid is not None]
-                counts += run_batch(
-                    self.database,
-                    self.pipeline,
-                    batch,
-                    before_commit=partial(self._advance, folder, state.uidvalidity, max(uids)),
-                    parsed=parsed,
-                )
-                if self.settings.imap_processed_keyword:
-                    mailbox.add_keyword(on_server, uids, self.settings.imap_processed_keyword)
+        for batch, parsed in ahead(pool, batches):
+            uids = [source.uid for _, source in batch if source.uid is not None]
+            counts += run_batch(
+                self.database,
+                self.pipeline,
+                batch,
+                before_commit=partial(self._advance, folder, state.uidvalidity, max(uids)),
+                parsed=parsed,
+            )
+            if self.settings.imap_processed_keyword:
+                mailbox.add_keyword(on_server, uids, self.settings.imap_processed_keyword)
         return counts
 
     def _on_server(self, mailbox: ImapMailbox, folder: str) -> str:

@@ -51,11 +51,15 @@ def parse_or_failure(raw: bytes, max_attachment_bytes: int) -> Parsed:
 class ParsePool:
     """One worker process (when there is a spare core) that parses batches ahead of time."""
 
-    def __init__(self, max_attachment_bytes: int, workers: int | None = None) -> None:
+    def __init__(
+        self, max_attachment_bytes: int, workers: int | None = None, *, warm: bool = False
+    ) -> None:
         self.max_attachment_bytes = max_attachment_bytes
         spare = (os.cpu_count() or 1) - 1
         self.workers = spare if workers is None else workers
+        self.warm = warm  # start the worker now, while the caller does other things
         self._executor: ProcessPoolExecutor | None = None
+        self._starting: Future[list[Parsed]] | None = None
 
     def __enter__(self) -> ParsePool:
         if self.workers > 0:
@@ -65,6 +69,8 @@ class ParsePool:
             self._executor = ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=context, initializer=_quiet_parser_logs
             )
+            if self.warm:  # a worker process is spawned on the first submission, not before
+                self._starting = self._executor.submit(_parse_all, [], self.max_attachment_bytes)
         return self
 
     def __exit__(
@@ -92,6 +98,8 @@ class ParsePool:
         """Start parsing a batch in the background; None when it is better done in-process."""
         if self._executor is None or len(raws) < MIN_BATCH_FOR_POOL:
             return None
+        if self._starting is not None and not self._starting.done():
+            return None  # the worker is still starting (a second or so): no waiting for it
         return self._executor.submit(_parse_all, list(raws), self.max_attachment_bytes)
 
 
@@ -106,13 +114,26 @@ def _parse_all(raws: list[bytes], max_attachment_bytes: int) -> list[Parsed]:
 
 def ahead(
     pool: ParsePool, batches: Iterator[list[tuple[bytes, T]]]
-) -> Iterator[tuple[list[tuple[bytes, T]], list[Parsed] | None]]:
-    """Yield each batch with its parse results, the next batch already parsing meanwhile."""
+) -> Iterator[tuple[list[tuple[bytes, T]], list[Parsed]]]:
+    """Yield each batch with its parse results, the next batch already parsing meanwhile.
+
+    A batch the worker did not take (small, or the worker still starting) is parsed here,
+    before its steps, so every batch gets the one-query-per-batch prefetch.
+    """
     pending: tuple[list[tuple[bytes, T]], Future[list[Parsed]] | None] | None = None
     for batch in batches:
         future = pool.submit([raw for raw, _ in batch])
         if pending is not None:
-            yield pending[0], pool.result(pending[1])
+            yield pending[0], _results(pool, *pending)
         pending = (batch, future)
     if pending is not None:
-        yield pending[0], pool.result(pending[1])
+        yield pending[0], _results(pool, *pending)
+
+
+def _results(
+    pool: ParsePool, batch: list[tuple[bytes, T]], future: Future[list[Parsed]] | None
+) -> list[Parsed]:
+    parsed = pool.result(future)
+    if parsed is None:
+        parsed = _parse_all([raw for raw, _ in batch], pool.max_attachment_bytes)
+    return parsed
