@@ -111,7 +111,7 @@ def main() -> None:
     try:
         server.add_user("bench", PASSWORD)
         server.append_many("bench", "INBOX", generate_messages(args.messages, seed=1))
-        raw_ceiling = ceiling(server, "bench")
+        first_ceiling = ceiling(server, "bench")
         sqlite_rate = mailbag_rate(
             settings_for(
                 server.host, server.port, "bench", f"sqlite:///{work / 'bench.sqlite3'}", work
@@ -124,6 +124,8 @@ def main() -> None:
             pg_rate = mailbag_rate(pg_settings, args.messages)
         finally:
             databases.drop_postgres_database(pg_url)
+        # Measured before and after ours, the faster taken: a busy moment never flatters us.
+        raw_ceiling = max(first_ceiling, ceiling(server, "bench"))
         print(f"ingest of {args.messages} messages from Dovecot (messages per second)")
         print(f"  ceiling: imapclient fetch + mail-parser, nothing stored  {raw_ceiling:8.0f}")
         for label, rate in (("SQLite", sqlite_rate), ("PostgreSQL", pg_rate)):
