@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from crm.db import insert_loaded, insert_rows
+from crm.db import insert_loaded, insert_rows, present
 from crm.errors import MailbagError, NotFound
 from crm.models import Case, Constituent, ConstituentEmail, Message
 
@@ -37,13 +37,7 @@ def find_by_email(session: Session, email: str) -> Constituent | None:
 
 def known_emails(session: Session, emails: Collection[str]) -> set[str]:
     """Which of these (lower-case) addresses belong to a constituent already."""
-    known: set[str] = set()
-    wanted = list(set(emails))
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        query = select(ConstituentEmail.email).where(ConstituentEmail.email.in_(chunk))
-        known.update(session.scalars(query))
-    return known
+    return present(session, ConstituentEmail.email, emails)
 
 
 def find_or_create(session: Session, email: str, hints: ContactHints) -> Constituent:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from crm.blobs import store_blob
 from crm.cases import touch
-from crm.db import insert_ignore, insert_loaded, insert_rows
+from crm.db import insert_ignore, insert_loaded, insert_rows, present
 from crm.models import Attachment, Case, Message, MessageSource, TimelineEntry
 
 TIMELINE_KIND = {
@@ -65,14 +65,7 @@ def collision_key(message_id: str, sha256: str) -> str:
 
 def held_keys(session: Session, keys: Collection[str]) -> set[str]:
     """Which of these dedupe keys are stored already, in one query per few hundred."""
-    held: set[str] = set()
-    wanted = list(set(keys))
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        held.update(
-            session.scalars(select(Message.dedupe_key).where(Message.dedupe_key.in_(chunk)))
-        )
-    return held
+    return present(session, Message.dedupe_key, keys)
 
 
 def find_duplicate(session: Session, key: str) -> Message | None:

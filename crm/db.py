@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, insert, inspect
+from sqlalchemy import Engine, create_engine, event, insert, inspect, select
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
@@ -86,6 +86,15 @@ def _sqlite_on_begin(connection: Any) -> None:
 
 def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
+
+
+def present(session: Session, column: Any, values: Collection[Any]) -> set[Any]:
+    """Which of these values the column holds: one query per few hundred, for a whole batch."""
+    found: set[Any] = set()
+    wanted = list(set(values))
+    for start in range(0, len(wanted), 500):
+        found.update(session.scalars(select(column).where(column.in_(wanted[start : start + 500]))))
+    return found
 
 
 def upsert(session: Session, model: type[Any]) -> Any:

@@ -13,7 +13,7 @@ from sqlalchemy import ForeignKey, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from crm.correspondence import add_to_timeline
-from crm.db import insert_rows
+from crm.db import insert_rows, present
 from crm.followups import service as followups
 from crm.models import Base, Case, Message
 from crm.settings import Settings
@@ -50,13 +50,7 @@ def await_parents(session: Session, message_pk: int, named: Sequence[str]) -> li
 
 def awaited(session: Session, message_ids: Collection[str]) -> set[str]:
     """Which of these Message-IDs some message without a case is waiting for."""
-    found: set[str] = set()
-    wanted = list(set(message_ids))
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        query = select(AwaitedParent.message_id).where(AwaitedParent.message_id.in_(chunk))
-        found.update(session.scalars(query))
-    return found
+    return present(session, AwaitedParent.message_id, message_ids)
 
 
 def adopt(session: Session, settings: Settings, case: Case, message_id: str) -> list[Message]:

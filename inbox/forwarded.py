@@ -13,12 +13,8 @@ from collections.abc import Callable, Iterator
 from email.utils import parseaddr
 
 from inbox.message import Address
+from inbox.signature import REPLY_MARKERS  # where a quoted or forwarded message begins
 
-_MARKERS = (
-    re.compile(r"^-{2,} ?(?:forwarded|original) message ?-{2,}$", re.IGNORECASE),
-    re.compile(r"^begin forwarded message:$", re.IGNORECASE),
-    re.compile(r"^_{10,}$"),  # Outlook's rule above the quoted header block
-)
 _FROM_RE = re.compile(r"^\*?from:\*? *(?P<value>.+)$", re.IGNORECASE)
 _MAILTO_RE = re.compile(r"^(?P<name>.*?)\s*\[mailto:(?P<email>[^\]\s]+)\]", re.IGNORECASE)
 _EMAIL_RE = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
@@ -55,7 +51,7 @@ def _quoted_from_lines(text: str) -> Iterator[str]:
 def _quoted_blocks(lines: list[str]) -> Iterator[tuple[int, str]]:
     """(line number of the quoted From line, its value) below each forward marker."""
     for number, line in enumerate(lines):
-        if any(marker.match(line.strip()) for marker in _MARKERS):
+        if any(marker.match(line.strip()) for marker in REPLY_MARKERS):
             for offset, below in enumerate(lines[number + 1 : number + 1 + HEADER_LINES]):
                 found = _FROM_RE.match(below.strip())
                 if found:

@@ -14,7 +14,7 @@ POSTCODE_RE = re.compile(
 TAIL_LINES = 15
 MAX_ADDRESS_LINES = 4
 
-_REPLY_MARKERS = (
+REPLY_MARKERS = (
     re.compile(r"^-{2,}\s*(?:original|forwarded) message\s*-{2,}", re.IGNORECASE),
     re.compile(r"^begin forwarded message:", re.IGNORECASE),
     re.compile(r"^_{10,}$"),  # Outlook's rule above the quoted header block
@@ -115,7 +115,7 @@ def _unlabelled(line: str) -> str:
 def _reply_start(lines: list[str]) -> int:
     """Where a quoted reply or forward begins, or the end of the text."""
     for i, line in enumerate(lines):
-        if any(marker.match(line) for marker in _REPLY_MARKERS):
+        if any(marker.match(line) for marker in REPLY_MARKERS):
             return i
         if _ON_RE.match(line) and _ends_with_wrote(lines, i):
             return i
