@@ -20,6 +20,12 @@ DEFAULT_THIRD_PARTY_DOMAINS = (
     "police.uk",
     "parliament.uk",
     "mod.uk",
+    # the devolved governments and health services
+    "gov.scot",
+    "gov.wales",
+    "llyw.cymru",
+    "nhs.scot",
+    "hscni.net",
 )
 
 

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from crm.settings import DEFAULT_THIRD_PARTY_DOMAINS
 from inbox.classify import (
     RULES,
     ClassifyContext,
@@ -21,7 +22,7 @@ OFFICE = "casework@office.example.org.uk"
 CTX = ClassifyContext(
     folder_is_sent=False,
     office_addresses=frozenset({OFFICE}),
-    third_party_domains=("gov.uk", "nhs.uk", "nhs.net", "police.uk"),
+    third_party_domains=DEFAULT_THIRD_PARTY_DOMAINS,
 )
 
 
@@ -207,6 +208,12 @@ POSITIVE = [
     ),
     pytest.param(
         message(sender="someone@nhs.net"), Kind.THIRD_PARTY, "under nhs.net", id="nhs.net itself"
+    ),
+    pytest.param(
+        message(sender="ceo@transport.gov.scot"),
+        Kind.THIRD_PARTY,
+        "under gov.scot",
+        id="a devolved government by default",
     ),
     pytest.param(
         message(content_type='multipart/report; report-type="disposition-notification"'),
