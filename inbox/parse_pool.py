@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -67,7 +68,7 @@ class ParsePool:
             # if the parent were killed, keep its transaction (and row locks) alive.
             context = multiprocessing.get_context("spawn")
             self._executor = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=context, initializer=_quiet_parser_logs
+                max_workers=self.workers, mp_context=context, initializer=_worker_start
             )
             if self.warm:  # a worker process is spawned on the first submission, not before
                 self._starting = self._executor.submit(_parse_all, [], self.max_attachment_bytes)
@@ -103,9 +104,18 @@ class ParsePool:
         return self._executor.submit(_parse_all, list(raws), self.max_attachment_bytes)
 
 
-def _quiet_parser_logs() -> None:
-    """A spawned worker has no logging set up: mail-parser's chatter would reach the terminal."""
+def _worker_start() -> None:
+    """Quiet mail-parser's chatter (a spawned worker has no logging set up), and leave with
+    the parent: killed with SIGKILL, it could not tell its worker to go."""
     logging.getLogger("mailparser").setLevel(logging.CRITICAL)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+
+
+def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:
+    parent.join()  # returns when the parent process has ended, however it ended
+    os._exit(0)
 
 
 def _parse_all(raws: list[bytes], max_attachment_bytes: int) -> list[Parsed]:

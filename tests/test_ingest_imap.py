@@ -227,6 +227,19 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05) -> bool:
     return False
 
 
+def children_of(pid: int) -> list[int]:
+    """The live child processes of a process (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
 def test_killed_mid_ingest_loses_nothing_and_duplicates_nothing(
     dovecot, imap_account, database, tmp_path
 ):
@@ -240,10 +253,14 @@ def test_killed_mid_ingest_loses_nothing_and_duplicates_nothing(
     # Given an ingest killed (SIGKILL) after its first committed batch
     process = subprocess.Popen([sys.executable, "-m", "mailbag", "ingest", "--once"], env=env)
     assert wait_for(lambda: scalar_count(database, Message) > 0 or process.poll() is not None)
+    workers = children_of(process.pid)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
     stored_before = scalar_count(database, Message)
     assert stored_before < len(raws), "the process finished before it could be killed"
+    # And its parse worker, which nobody could tell to stop, leaves by itself
+    assert workers, "the ingest had started no parse worker"
+    assert wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers))
 
     # When it runs again
     result = subprocess.run(
