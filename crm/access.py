@@ -9,9 +9,10 @@ case unless it is assigned to them. Other staff see every other case.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, not_, or_, select, true
 from sqlalchemy.orm import Session
 
 from crm.informing.models import CouncillorRequest
@@ -37,8 +38,28 @@ class Viewer:
         return cls(user.id, user.email, user.role, tuple(user.wards or ()))
 
 
-def is_restricted() -> ColumnElement[bool]:
-    """The case's sensitivity is safeguarding or special category."""
+def restricted_values() -> Select[int]:
+    """The ids of the tag values that restrict a case (safeguarding, special category)."""
+    return select(TagValue.id).where(func.lower(TagValue.name).in_(RESTRICTED))
+
+
+def restricted_tag_ids(session: Session) -> list[int]:
+    """Those ids, looked up once for a query over many cases."""
+    return list(session.scalars(restricted_values()))
+
+
+def is_restricted(tag_ids: Sequence[int] | None = None) -> ColumnElement[bool]:
+    """The case's sensitivity is safeguarding or special category. Given the values'
+    ids (`restricted_tag_ids`), each case is one probe of (case_id, slot), with no join
+    to the values and no lower(name) per row."""
+    if tag_ids is not None:
+        return exists(
+            select(CaseTag.id).where(
+                CaseTag.case_id == Case.id,
+                CaseTag.slot == Axis.SENSITIVITY,
+                CaseTag.tag_id.in_(list(tag_ids)),
+            )
+        )
     return exists(
         select(CaseTag.id)
         .join(TagValue, TagValue.id == CaseTag.tag_id)
@@ -51,7 +72,9 @@ def is_restricted() -> ColumnElement[bool]:
 
 
 def in_wards(wards: tuple[str, ...]) -> ColumnElement[bool]:
-    """The case's constituent has a postcode in one of these districts, sectors or areas."""
+    """The case's constituent has a postcode in one of these districts, sectors or areas.
+    EXISTS on the constituent's key: one probe for a single case, and for a list the
+    planner hashes the ward's people once."""
     if not wards:
         return false()
     return exists(
@@ -61,27 +84,32 @@ def in_wards(wards: tuple[str, ...]) -> ColumnElement[bool]:
     )
 
 
-def visible_cases(viewer: Viewer) -> ColumnElement[bool]:
-    """The WHERE condition on `Case` that every listing and lookup applies."""
+def visible_cases(
+    viewer: Viewer, restricted_ids: Sequence[int] | None = None
+) -> ColumnElement[bool]:
+    """The WHERE condition on `Case` that every listing and lookup applies; lists pass
+    `restricted_tag_ids(session)` as `restricted_ids` (the same rule, cheaper per case)."""
     if viewer.role == OFFICE_MANAGER:
         return true()
     assigned = Case.owner_id == viewer.user_id
     if viewer.role == CASEWORKER:
-        return or_(assigned, not_(is_restricted()))
+        return or_(assigned, not_(is_restricted(restricted_ids)))
     if viewer.role == COUNCILLOR:
-        raised = exists(
-            select(Message.id).where(
-                Message.case_id == Case.id, Message.from_address == viewer.email.lower()
+        # An IN over the few rows an index finds, hashed once per query (as EXISTS the
+        # planner may probe them case by case, and the list counts 100,000 cases).
+        raised = Case.id.in_(
+            select(Message.case_id).where(
+                Message.from_address == viewer.email.lower(), Message.case_id.is_not(None)
             )
         )
-        requested = exists(  # raised from the councillor's request form (crm.informing)
-            select(CouncillorRequest.id).where(
-                CouncillorRequest.case_id == Case.id,
+        requested = Case.id.in_(  # raised from the councillor's request form (crm.informing)
+            select(CouncillorRequest.case_id).where(
                 CouncillorRequest.raised_by_id == viewer.user_id,
+                CouncillorRequest.case_id.is_not(None),
             )
         )
         mine = or_(raised, requested, in_wards(viewer.wards))
-        return or_(assigned, and_(mine, not_(is_restricted())))
+        return or_(assigned, and_(mine, not_(is_restricted(restricted_ids))))
     return false()
 
 

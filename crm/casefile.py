@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from crm import access, audit, notes
 from crm.errors import NotFound
@@ -17,12 +17,12 @@ from crm.informing.deadlines import CaseDeadline, next_deadline
 from crm.informing.models import CouncillorRequest
 from crm.informing.requests import request_for
 from crm.informing.status_emails import is_opted_out
-from crm.models import Case, Constituent, ConstituentEmail, TimelineEntry
+from crm.models import Case, Constituent, ConstituentEmail, Message, TimelineEntry
 from crm.settings import Settings
 from crm.tags.deadlines import Deadline, response_deadline
 from crm.tags.models import CaseTag
-from crm.tags.service import case_tags
 from crm.users.models import User
+from tagging.axes import Axis
 
 # Newest entries first, a page at a time: a long case's whole story would make a page of
 # hundreds of kilobytes (and as many sanitised bodies) that nobody reads to the end.
@@ -65,28 +65,30 @@ def open_case_file(
 ) -> CaseFile:
     """The case if the viewer may see it; otherwise NotFound, as if it did not exist.
     The timeline holds `limit` entries, those older than entry `before` when it is given."""
-    case = session.scalar(
-        select(Case).where(
-            Case.reference == reference.strip().upper(), access.visible_cases(viewer)
-        )
-    )
-    if case is None:
+    # The case, its person, its owner and whether it is restricted, in one round trip.
+    found = session.execute(
+        select(Case, access.is_restricted().label("restricted"), User)
+        .outerjoin(User, User.id == Case.owner_id)
+        .where(Case.reference == reference.strip().upper(), access.visible_cases(viewer))
+        .options(joinedload(Case.constituent))
+    ).first()
+    if found is None:
         raise NotFound(f"no case {reference.strip().upper()[:40]}")
-    restricted = access.restricted(session, case.id)
+    case, restricted, owner = found
     if restricted:
         audit.record(
             session, "view_sensitive_case", who=viewer.email, case_id=case.id, detail=case.reference
         )
-    constituent = session.get(Constituent, case.constituent_id) if case.constituent_id else None
-    tags = case_tags(session, case.id)
+    constituent = case.constituent
+    tags = _tags(session, case.id)
     timeline = _timeline(session, case.id, kind, limit + 1, before)
     return CaseFile(
         case=case,
         constituent=constituent,
         emails=_emails(session, constituent),
-        restricted=restricted,
+        restricted=bool(restricted),
         sensitivity=next((t.tag.name for t in tags if t.slot == "sensitivity"), ""),
-        owner=session.get(User, case.owner_id) if case.owner_id else None,
+        owner=owner,
         pinned=notes.pinned_notes(session, case.id),
         notes=_recent_notes(session, case.id),
         tags=tags,
@@ -113,12 +115,22 @@ def _emails(session: Session, constituent: Constituent | None) -> list[str]:
     )
 
 
+def _tags(session: Session, case_id: int) -> list[CaseTag]:
+    """As `case_tags` gives them (one per axis first, in axis order), each with its value
+    loaded in the same query rather than one query per tag."""
+    rows = session.scalars(
+        select(CaseTag).where(CaseTag.case_id == case_id).options(joinedload(CaseTag.tag))
+    ).all()
+    order = {axis: i for i, axis in enumerate(Axis)}
+    return sorted(rows, key=lambda r: (r.slot is None, order[r.axis], r.tag.path))
+
+
 def _recent_notes(session: Session, case_id: int) -> list[notes.CaseNote]:
     return list(
         session.scalars(
             select(notes.CaseNote)
             .where(notes.CaseNote.case_id == case_id)
-            .options(selectinload(notes.CaseNote.author))
+            .options(joinedload(notes.CaseNote.author))
             .order_by(notes.CaseNote.id.desc())
             .limit(NOTES_LIMIT)
         )
@@ -128,12 +140,12 @@ def _recent_notes(session: Session, case_id: int) -> list[notes.CaseNote]:
 def _timeline(
     session: Session, case_id: int, kind: str, limit: int, before: int | None
 ) -> list[TimelineEntry]:
-    """Newest first, with each entry's message loaded in the same round trip; after
-    `before`, the entries older than that one (by time, then id), as the page shows them."""
+    """Newest first, with each entry's message joined in the same query; after `before`,
+    the entries older than that one (by time, then id), as the page shows them."""
     query = (
         select(TimelineEntry)
         .where(TimelineEntry.case_id == case_id)
-        .options(selectinload(TimelineEntry.message))
+        .options(joinedload(TimelineEntry.message).load_only(*_SHOWN))
         .order_by(TimelineEntry.occurred_at.desc(), TimelineEntry.id.desc())
         .limit(limit)
     )
@@ -151,6 +163,18 @@ def _timeline(
             )
         )
     return list(session.scalars(query))
+
+
+# What the page and the API show of a message; its other columns (headers, JSON lists) are
+# left unloaded for the 50 entries of a page.
+_SHOWN = (
+    Message.from_name,
+    Message.from_address,
+    Message.to_addresses,
+    Message.subject,
+    Message.body_text,
+    Message.body_html,
+)
 
 
 def _kinds(session: Session, case_id: int) -> list[str]:

@@ -14,18 +14,28 @@ from sqlalchemy import (
     CompoundSelect,
     Integer,
     Select,
+    and_,
     any_,
     bindparam,
     exists,
     func,
+    literal,
     or_,
     select,
     union,
+    union_all,
 )
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.util import ClauseAdapter
 
 from crm import casefilters
-from crm.access import Viewer, in_wards, visible_cases
+from crm.access import (
+    Viewer,
+    in_wards,
+    restricted_tag_ids,
+    restricted_values,
+    visible_cases,
+)
 from crm.followups import status as follow_up_status
 from crm.followups.models import ESCALATED, FollowUp
 from crm.followups.status import Waiting
@@ -159,15 +169,21 @@ def search_matches(text: str) -> CompoundSelect[Any]:
 
 
 def filtered(
-    viewer: Viewer, filters: CaseFilters, *, found: ColumnElement[bool] | None = None
+    viewer: Viewer,
+    filters: CaseFilters,
+    *,
+    found: ColumnElement[bool] | None = None,
+    known: Known | None = None,
 ) -> Select[Any]:
     """The ids of the matching cases the viewer may see (access first, always); `found`,
-    when given, stands for the search, its cases already found (see `case_page`)."""
-    query = select(Case.id).where(visible_cases(viewer))
+    when given, stands for the search, its cases already found (see `case_page`); `known`,
+    the tag values looked up beforehand (`look_up`), so no case joins the values itself."""
+    restricted_ids = known.restricted if known else None
+    query = select(Case.id).where(visible_cases(viewer, restricted_ids))
     if filters.status:
         query = query.where(Case.status == filters.status)
     for axis, value in filters.tags.items():
-        query = query.where(_tagged(axis, value))
+        query = query.where(_tagged(axis, value, known.tags.get(axis) if known else None))
     if filters.owner == UNASSIGNED:
         query = query.where(Case.owner_id.is_(None))
     elif filters.owner.isascii() and filters.owner.isdigit() and len(filters.owner) <= 9:
@@ -185,6 +201,30 @@ def filtered(
     if filters.campaign is not None:
         query = query.where(casefilters.in_campaign(filters.campaign))
     return query
+
+
+@dataclass(frozen=True)
+class Known:
+    """Tag values a list's conditions need, as ids: the restricted sensitivities, and for
+    each tag filter the value with everything under it."""
+
+    restricted: list[int]
+    tags: dict[Axis, list[int]]
+
+
+def look_up(session: Session, filters: CaseFilters) -> Known:
+    """One small query on the values for the whole list, instead of a join per case."""
+    if not filters.tags:
+        return Known(restricted_tag_ids(session), {})
+    wanted = [restricted_values().add_columns(literal("").label("axis"))]
+    wanted += [
+        select(TagValue.id, literal(axis.value).label("axis")).where(_values_named(axis, value))
+        for axis, value in filters.tags.items()
+    ]
+    found: dict[str, list[int]] = defaultdict(list)
+    for tag_id, axis in session.execute(union_all(*wanted)):
+        found[axis].append(tag_id)
+    return Known(found[""], {axis: found[axis.value] for axis in filters.tags})
 
 
 def visible_ids(session: Session, viewer: Viewer, case_ids: Sequence[int]) -> set[int]:
@@ -218,44 +258,76 @@ def case_page(
     counted up to `count_cap` only, and not at all when this page is the last."""
     per_page = max(1, min(filters.per_page, MAX_PER_PAGE))
     page = max(1, filters.page)
-    matching = filtered(viewer, filters, found=_search_first(session, filters.search))
-    order = SORTS.get(filters.sort, SORTS["activity"])
+    found = _search_first(session, filters.search)
+    matching = filtered(viewer, filters, found=found, known=look_up(session, filters))
     offset = (page - 1) * per_page
-    # The conditions on the query itself, not `id IN (...)`: the planner can then walk the
-    # sort order's index and stop after one page. Aliases keep the conditions' own
-    # subqueries on constituents from correlating with the joined row.
-    person, owner = aliased(Constituent), aliased(User)
-    rows = session.execute(
-        matching.with_only_columns(Case, person.name, person.postcode, owner.name, owner.email)
-        .outerjoin(person, person.id == Case.constituent_id)
-        .outerjoin(owner, owner.id == Case.owner_id)
-        .order_by(*order)
-        .limit(per_page)
-        .offset(offset)
-    ).all()
+    # A search already found is at most SEARCH_FIRST_MAX cases: the page query sorts all
+    # of them anyway, so it counts them too, and no second query walks them again.
+    rows = _page_rows(session, matching, filters.sort, per_page, offset, count=found is not None)
     if len(rows) < per_page and (rows or page == 1):
         total = offset + len(rows)  # the last page: nothing to count
+    elif found is not None and rows:
+        total = rows[0].total
     else:
         capped = matching.limit(count_cap + 1).subquery()
         total = session.scalar(select(func.count()).select_from(capped)) or 0
-    tags = _tags_of(session, [case.id for case, *_ in rows])
-    waits = waits_of(session, [case.id for case, *_ in rows], filters.as_of or utcnow())
+    ids = [row.id for row in rows]
+    tags = _tags_of(session, ids)
+    waits = waits_of(session, ids, filters.as_of or utcnow())
     listed = [
         ListedCase(
-            id=case.id,
-            reference=case.reference,
-            status=case.status,
-            subject=case.subject,
-            constituent=name or "",
-            postcode=postcode or "",
-            owner=owner_name or owner_email or "",
-            last_activity_at=case.last_activity_at,
-            tags=tags.get(case.id, []),
-            waiting=waits.get(case.id, []),
+            id=row.id,
+            reference=row.reference,
+            status=row.status,
+            subject=row.subject,
+            constituent=row.person_name or "",
+            postcode=row.postcode or "",
+            owner=row.owner_name or row.owner_email or "",
+            last_activity_at=row.last_activity_at,
+            tags=tags.get(row.id, []),
+            waiting=waits.get(row.id, []),
         )
-        for case, name, postcode, owner_name, owner_email in rows
+        for row in rows
     ]
     return CasePage(listed, min(total, count_cap), page, per_page, more=total > count_cap)
+
+
+def _page_rows(
+    session: Session, matching: Select[Any], sort: str, per_page: int, offset: int, *, count: bool
+) -> Sequence[Any]:
+    """The page's cases, then their people and owners: the conditions and the sort stay on
+    `cases` alone (the planner walks the sort order's index and stops after a page), and
+    only the page's rows are joined. Plain columns, no ORM objects to build."""
+    order = SORTS.get(sort, SORTS["activity"])
+    columns = [*_LISTED, func.count().over().label("total")] if count else _LISTED
+    listed = matching.with_only_columns(*columns).order_by(*order)
+    listed_page = listed.limit(per_page).offset(offset).subquery("listed")
+    person, owner = aliased(Constituent), aliased(User)
+    on_page = ClauseAdapter(listed_page)
+    return session.execute(
+        select(
+            listed_page,
+            person.name.label("person_name"),
+            person.postcode.label("postcode"),
+            owner.name.label("owner_name"),
+            owner.email.label("owner_email"),
+        )
+        .outerjoin(person, person.id == listed_page.c.constituent_id)
+        .outerjoin(owner, owner.id == listed_page.c.owner_id)
+        .order_by(*(on_page.traverse(o) for o in order))
+    ).all()
+
+
+_LISTED = (
+    Case.id,
+    Case.reference,
+    Case.status,
+    Case.subject,
+    Case.constituent_id,
+    Case.owner_id,
+    Case.last_activity_at,
+    Case.opened_at,
+)
 
 
 def _search_first(session: Session, text: str) -> ColumnElement[bool] | None:
@@ -274,15 +346,21 @@ def _search_first(session: Session, text: str) -> ColumnElement[bool] | None:
     return Case.id.in_(ids)
 
 
-def _tagged(axis: Axis, value: str) -> ColumnElement[bool]:
-    """Tagged with the value or, for issues, anything under it ("Housing" takes in repairs)."""
-    name = value.strip().lower()
+def _tagged(axis: Axis, value: str, ids: list[int] | None = None) -> ColumnElement[bool]:
+    """Tagged with the value or, for issues, anything under it ("Housing" takes in repairs);
+    `ids`, those values when already looked up (`look_up`)."""
     # The values first, then the cases holding one: (case_id, tag_id) answers from the index.
-    values = select(TagValue.id).where(
+    values: Any = ids if ids is not None else select(TagValue.id).where(_values_named(axis, value))
+    return exists(select(CaseTag.id).where(CaseTag.case_id == Case.id, CaseTag.tag_id.in_(values)))
+
+
+def _values_named(axis: Axis, value: str) -> ColumnElement[bool]:
+    """The axis's value with this path, and for issues everything under it."""
+    name = value.strip().lower()
+    return and_(
         TagValue.axis == axis,
         or_(func.lower(TagValue.path) == name, func.lower(TagValue.path).like(f"{name} ›%")),
     )
-    return exists(select(CaseTag.id).where(CaseTag.case_id == Case.id, CaseTag.tag_id.in_(values)))
 
 
 def _tags_of(session: Session, case_ids: list[int]) -> dict[int, list[ListedTag]]:
@@ -317,7 +395,17 @@ def waits_of(session: Session, case_ids: list[int], now: datetime) -> dict[int, 
 def _escalated(session: Session, case_ids: list[int]) -> list[Waiting]:
     """Follow-ups left unanswered after the last chase: still waited for, now by the MP."""
     rows = session.execute(
-        select(FollowUp, Case.reference, Organisation.name)
+        select(
+            FollowUp.id,
+            FollowUp.case_id,
+            FollowUp.party_key,
+            FollowUp.status,
+            FollowUp.opened_at,
+            FollowUp.due_at,
+            FollowUp.chases_sent,
+            Case.reference,
+            Organisation.name,
+        )
         .join(Case, Case.id == FollowUp.case_id)
         .outerjoin(Organisation, Organisation.id == FollowUp.organisation_id)
         .where(FollowUp.case_id.in_(case_ids), FollowUp.status == ESCALATED)
@@ -325,17 +413,27 @@ def _escalated(session: Session, case_ids: list[int]) -> list[Waiting]:
     ).all()
     return [
         Waiting(
-            follow_up_id=follow_up.id,
-            case_id=follow_up.case_id,
+            follow_up_id=follow_up_id,
+            case_id=case_id,
             case_reference=reference,
-            party=org_name or follow_up.party_key.partition(":")[2],
-            status=follow_up.status,
-            since=follow_up.opened_at,
-            due_at=follow_up.due_at,
-            chases_sent=follow_up.chases_sent,
+            party=org_name or party_key.partition(":")[2],
+            status=status,
+            since=opened_at,
+            due_at=due_at,
+            chases_sent=chases_sent,
             held_for="",
         )
-        for follow_up, reference, org_name in rows
+        for (
+            follow_up_id,
+            case_id,
+            party_key,
+            status,
+            opened_at,
+            due_at,
+            chases_sent,
+            reference,
+            org_name,
+        ) in rows
     ]
 
 
