@@ -23,11 +23,10 @@ from crm.models import Case
 from crm.outgoing import directory
 from crm.outgoing.models import SENT
 from crm.outgoing.send import send_letter
-from crm.tags.models import TagValue
+from crm.tags.rulebook import active_choices
 from crm.tags.service import set_manual
 from crm.users.service import staff
 from tagging.axes import AXES, Axis
-from tagging.taxonomy import ACTIVE
 from web.current import Me, staff_only
 from web.email_html import sanitise
 from web.pages import AnyRequest, Form, back, flash, page, plain, services, whole_number
@@ -72,7 +71,7 @@ def case_list(request: AnyRequest) -> Template | Redirect:
     filters = filters_from(request.query_params)
     with services(request).database.session() as session:
         listing = case_page(session, request.user.viewer, filters)
-        choices = tag_choices(session)
+        choices = active_choices(session)
         people = [(u.id, u.label) for u in staff(session)]
         more = casefilters.choices(session)
     return page(
@@ -119,25 +118,12 @@ def case_view(
         extra: dict[str, Any] = {}
         if me.is_staff:
             extra = {
-                "choices": tag_choices(session),
+                "choices": active_choices(session),
                 "people": [(u.id, u.label) for u in staff(session)],
                 "letters": letters_for(settings.templates_dir).list(),
                 "organisations": [o.name for o in directory.organisations(session)],
             }
     return page(request, "case.html", file=file, bodies=bodies, kind=kind, **extra)
-
-
-def tag_choices(session: Session) -> dict[str, list[str]]:
-    """The active values of each axis, in the office's order, for filters and the tag form."""
-    rows = session.execute(
-        select(TagValue.axis, TagValue.path)
-        .where(TagValue.status == ACTIVE)
-        .order_by(TagValue.axis, TagValue.position, TagValue.path)
-    ).all()
-    found: dict[str, list[str]] = {axis.value: [] for axis in AXES}
-    for axis, path in rows:
-        found[axis.value].append(path)
-    return found
 
 
 def _case(session: Session, me: Me, reference: str) -> Case:

@@ -117,13 +117,16 @@ class Letters:
         return sorted(found)
 
     def list(self) -> list[LetterInfo]:
-        return [self.info(name) for name in self.names()]
+        return [self._info(name) for name in self.names()]  # the folders walked once
 
     def info(self, name: str) -> LetterInfo:
         """Title, kind and audience from the letter's `about.j2`, with plain defaults."""
         if name not in self.names():
             known = ", ".join(self.names())
             raise UnknownTemplate(f"no letter template {name!r} (known: {known})")
+        return self._info(name)
+
+    def _info(self, name: str) -> LetterInfo:
         about = self._module(f"{name}/{ABOUT}")
         office = (self.office_dir is not None and (self.office_dir / name).is_dir()) or any(
             key.startswith(f"{name}/") for key in self.overrides

@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 
 from crm.settings import Settings
 from crm.tags.errors import TagError
+from crm.tags.history import revision
 from crm.tags.models import TagName, TagRule, TagValue
 from crm.tags.seed import ensure_seeded
-from tagging.axes import FALLBACK, Axis
+from tagging.axes import AXES, FALLBACK, Axis
 from tagging.default_rules import out_of_area_rule
 from tagging.engine import RuleSet
 from tagging.rules import Rule, SearchIn
@@ -70,6 +71,7 @@ def _follow(tag_id: int, merged: dict[int, int]) -> int:
 
 _indexes: dict[tuple[str, str], TaxonomyIndex] = {}
 _rule_sets: dict[tuple[str, str, tuple[str, ...]], RuleSet] = {}
+_choices: dict[tuple[str, str], dict[str, list[str]]] = {}
 
 
 def taxonomy_index(session: Session) -> TaxonomyIndex:
@@ -86,6 +88,24 @@ def rule_book(session: Session, settings: Settings) -> tuple[TaxonomyIndex, Rule
 def rule_set(session: Session, settings: Settings) -> RuleSet:
     """The office's active rules, plus out-of-area when a constituency postcode list is set."""
     return _rule_set(session, settings, ensure_seeded(session))
+
+
+def active_choices(session: Session) -> dict[str, list[str]]:
+    """The active values of each axis, in the office's order, for filters and the tag form:
+    read again only when the taxonomy changes (every page offers them)."""
+    key = (_database(session), revision(session))
+    cached = _choices.get(key)
+    if cached is not None:
+        return cached
+    rows = session.execute(
+        select(TagValue.axis, TagValue.path)
+        .where(TagValue.status == ACTIVE)
+        .order_by(TagValue.axis, TagValue.position, TagValue.path)
+    ).all()
+    found: dict[str, list[str]] = {axis.value: [] for axis in AXES}
+    for axis, path in rows:
+        found[axis.value].append(path)
+    return _remember(_choices, key, found)
 
 
 def _index(session: Session, revision: str) -> TaxonomyIndex:
