@@ -16,7 +16,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
+from sqlalchemy import column as column_
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from crm.types import UTCDateTime, utcnow
@@ -46,6 +48,19 @@ class Blob(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+def _trigram_indexes(table: str, *columns: str) -> tuple[Index, ...]:
+    """Search's `lower(column) LIKE '%…%'` indexes on PostgreSQL (migration 0012)."""
+    return tuple(
+        Index(
+            f"ix_{table}_{column}_trgm",
+            func.lower(column_(column)).label(f"lower_{column}"),
+            postgresql_using="gin",
+            postgresql_ops={f"lower_{column}": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql")
+        for column in columns
+    )
+
+
 class Constituent(Base):
     """A person who writes to the office; several addresses can belong to one person."""
 
@@ -61,6 +76,16 @@ class Constituent(Base):
 
     emails: Mapped[list[ConstituentEmail]] = relationship(back_populates="constituent")
 
+    __table_args__ = (
+        *_trigram_indexes("constituents", "name", "postcode"),
+        # Wards: upper(postcode) LIKE 'EX4 %' (migration 0012).
+        Index(
+            "ix_constituents_postcode_upper",
+            func.upper(column_("postcode")).label("upper_postcode"),
+            postgresql_ops={"upper_postcode": "text_pattern_ops"},
+        ).ddl_if(dialect="postgresql"),
+    )
+
 
 class ConstituentEmail(Base):
     __tablename__ = "constituent_emails"
@@ -70,6 +95,8 @@ class ConstituentEmail(Base):
     constituent_id: Mapped[int] = mapped_column(ForeignKey("constituents.id"), index=True)
 
     constituent: Mapped[Constituent] = relationship(back_populates="emails")
+
+    __table_args__ = _trigram_indexes("constituent_emails", "email")
 
 
 class CaseCounter(Base):
@@ -98,7 +125,15 @@ class Case(Base):
 
     constituent: Mapped[Constituent | None] = relationship()
 
-    __table_args__ = (Index("ix_cases_constituent_status", "constituent_id", "status"),)
+    __table_args__ = (
+        Index("ix_cases_constituent_status", "constituent_id", "status"),
+        # The case list's sort orders and common narrowings (migration 0012).
+        Index("ix_cases_last_activity", "last_activity_at", "id"),
+        Index("ix_cases_opened", "opened_at", "id"),
+        Index("ix_cases_status_activity", "status", "last_activity_at"),
+        Index("ix_cases_owner_status_activity", "owner_id", "status", "last_activity_at"),
+        *_trigram_indexes("cases", "reference", "subject"),
+    )
 
 
 class Message(Base):
@@ -130,6 +165,8 @@ class Message(Base):
 
     case: Mapped[Case | None] = relationship()
     attachments: Mapped[list[Attachment]] = relationship(back_populates="message")
+
+    __table_args__ = _trigram_indexes("messages", "subject", "body_text")
 
 
 class MessageSource(Base):

@@ -35,7 +35,10 @@ class CaseNote(Base):
 
     author: Mapped[User | None] = relationship()
 
-    __table_args__ = (Index("ix_case_notes_case_pinned", "case_id", "pinned"),)
+    __table_args__ = (
+        Index("ix_case_notes_case_pinned", "case_id", "pinned"),
+        Index("ix_case_notes_case_id", "case_id", "id"),  # a case's newest notes (0012)
+    )
 
 
 def add_note(

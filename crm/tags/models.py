@@ -14,6 +14,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    column,
+    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -45,7 +47,11 @@ class TagValue(Base):
 
     parent: Mapped[TagValue | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
 
-    __table_args__ = (Index("ix_tag_values_axis_position", "axis", "position"),)
+    __table_args__ = (
+        Index("ix_tag_values_axis_position", "axis", "position"),
+        # For its statistics: how many values a tag filter takes in (migration 0012).
+        Index("ix_tag_values_lower_path", func.lower(column("path")).label("lower_path")),
+    )
 
 
 class TagName(Base):
@@ -114,6 +120,7 @@ class CaseTag(Base):
         UniqueConstraint("case_id", "tag_id", name="uq_case_tags_case_tag"),
         CheckConstraint("slot IS NULL OR slot = axis", name="slot_is_axis"),
         CheckConstraint("slot IS NOT NULL OR axis = 'issue'", name="only_issues_secondary"),
+        Index("ix_case_tags_tag_slot_case", "tag_id", "slot", "case_id"),  # tag filters (0012)
     )
 
 
