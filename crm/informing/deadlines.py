@@ -22,7 +22,7 @@ from crm.informing.models import CouncillorRequest
 from crm.letters.dates import uk_today
 from crm.models import Case
 from crm.settings import Settings
-from crm.tags.deadlines import response_deadline
+from crm.tags.deadlines import response_deadlines
 
 RESPONSE, COUNCILLOR, THIRD_PARTY = "response", "councillor", "third_party"
 
@@ -86,19 +86,11 @@ def due_between(
 
 
 def _responses(session: Session, settings: Settings, cases: list[Case]) -> list[CaseDeadline]:
-    found = []
-    for case in cases:
-        deadline = response_deadline(session, case, settings)
-        if deadline is not None:
-            found.append(
-                CaseDeadline(
-                    case.id,
-                    deadline.due,
-                    f"reply to the constituent ({deadline.urgency})",
-                    RESPONSE,
-                )
-            )
-    return found
+    deadlines = response_deadlines(session, [case.id for case in cases], settings)
+    return [
+        CaseDeadline(case_id, d.due, f"reply to the constituent ({d.urgency})", RESPONSE)
+        for case_id, d in deadlines.items()
+    ]
 
 
 def _requested(session: Session, case_ids: list[int]) -> list[CaseDeadline]:
