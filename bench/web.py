@@ -1,7 +1,9 @@
 """Benchmark: the web view over 100,000 cases and 1,000,000 timeline entries in PostgreSQL.
 
 The office is generated into a database of its own (bench/web_data.py), migrated with the
-project's migrations, and served by uvicorn with a few worker processes. A second process on
+project's migrations, and served by uvicorn with a few worker processes (through
+bench/web_serve.py, which keeps Nagle's algorithm off as a single uvicorn process does: with
+--workers alone every keep-alive request waited ~40 ms for a delayed ACK). A second process on
 loopback (wrk if installed, else an asyncio+httpx client, bench/web_load.py) keeps several
 requests in flight against each page, signed in as a caseworker or as a councillor: the case
 list, a filtered list (status + issue + owner), two searches (a word in the letters, a
@@ -137,7 +139,8 @@ def serving(workers: int) -> Iterator[str]:
         "MAILBAG_SECRET_KEY": SECRET,
         "PYTHONPATH": str(ROOT),
     }
-    command = [sys.executable, "-m", "uvicorn", "bench.web:server_app", "--factory"]
+    # Through bench.web_serve: uvicorn's --workers alone leaves Nagle on (40 ms a request).
+    command = [sys.executable, "-m", "bench.web_serve", "bench.web:server_app", "--factory"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     command += ["--log-level", "warning", "--no-access-log"]
     server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
