@@ -164,6 +164,7 @@ def _too_large(request: Request[Any, Any, Any]) -> str:
 
 def _filters(engine: JinjaTemplateEngine) -> None:
     env = engine.engine
+    env.auto_reload = False  # the templates ship with the code: no file date check per render
     env.filters["when"] = lambda d: d.strftime("%d %b %Y %H:%M") if d else ""
     env.filters["day"] = lambda d: d.strftime("%a %d %b %Y") if d else ""
     env.globals["axes"] = ["issue", "urgency", "sensitivity", "transferability"]
