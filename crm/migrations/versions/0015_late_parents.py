@@ -1,6 +1,6 @@
 """late parents: the Message-IDs that replies without a case are waiting for
 
-Revision ID: 0017
+Revision ID: 0015
 Revises: 0014
 """
 
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0017"
+revision: str = "0015"
 down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
