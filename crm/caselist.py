@@ -37,10 +37,9 @@ from crm.access import (
     visible_cases,
 )
 from crm.followups import status as follow_up_status
-from crm.followups.models import ESCALATED, FollowUp
+from crm.followups.models import ESCALATED
 from crm.followups.status import Waiting
 from crm.models import Case, Constituent, ConstituentEmail, Message
-from crm.outgoing.models import Organisation
 from crm.reports.period import LONDON
 from crm.tags.models import CaseTag, TagValue
 from crm.types import utcnow
@@ -381,60 +380,16 @@ def _tags_of(session: Session, case_ids: list[int]) -> dict[int, list[ListedTag]
 
 
 def waits_of(session: Session, case_ids: list[int], now: datetime) -> dict[int, list[RowWait]]:
-    """For a page of cases: live follow-ups (one query), then escalated ones (one more)."""
+    """For a page of cases: live follow-ups, then escalated ones, in one query."""
     found: dict[int, list[RowWait]] = defaultdict(list)
     if not case_ids:
         return found
-    for case_id, waits in follow_up_status.waiting_for(session, case_ids).items():
-        found[case_id] += [RowWait(w, w.due_at < now) for w in waits]
-    for w in _escalated(session, case_ids):
-        found[w.case_id].append(RowWait(w, True))
+    waiting = follow_up_status.waiting_for(session, case_ids, escalated=True)
+    for case_id, waits in waiting.items():
+        live = [RowWait(w, w.due_at < now) for w in waits if w.status != ESCALATED]
+        left = [RowWait(w, True) for w in waits if w.status == ESCALATED]  # overdue by then
+        found[case_id] += live + left
     return found
-
-
-def _escalated(session: Session, case_ids: list[int]) -> list[Waiting]:
-    """Follow-ups left unanswered after the last chase: still waited for, now by the MP."""
-    rows = session.execute(
-        select(
-            FollowUp.id,
-            FollowUp.case_id,
-            FollowUp.party_key,
-            FollowUp.status,
-            FollowUp.opened_at,
-            FollowUp.due_at,
-            FollowUp.chases_sent,
-            Case.reference,
-            Organisation.name,
-        )
-        .join(Case, Case.id == FollowUp.case_id)
-        .outerjoin(Organisation, Organisation.id == FollowUp.organisation_id)
-        .where(FollowUp.case_id.in_(case_ids), FollowUp.status == ESCALATED)
-        .order_by(FollowUp.due_at, FollowUp.id)
-    ).all()
-    return [
-        Waiting(
-            follow_up_id=follow_up_id,
-            case_id=case_id,
-            case_reference=reference,
-            party=org_name or party_key.partition(":")[2],
-            status=status,
-            since=opened_at,
-            due_at=due_at,
-            chases_sent=chases_sent,
-            held_for="",
-        )
-        for (
-            follow_up_id,
-            case_id,
-            party_key,
-            status,
-            opened_at,
-            due_at,
-            chases_sent,
-            reference,
-            org_name,
-        ) in rows
-    ]
 
 
 def _short_date(moment: datetime) -> str:

@@ -59,9 +59,13 @@ _HELD_FOR = {
 }
 
 
-def waiting_for(session: Session, case_ids: Sequence[int]) -> dict[int, list[Waiting]]:
-    """For each case in a list, what it is waiting for (only live follow-ups)."""
-    rows = _rows(session, [FollowUp.case_id.in_(list(case_ids)), FollowUp.status.in_(ACTIVE)])
+def waiting_for(
+    session: Session, case_ids: Sequence[int], *, escalated: bool = False
+) -> dict[int, list[Waiting]]:
+    """For each case in a list, what it is waiting for: live follow-ups, and with
+    `escalated` also those left to the representative after the last chase."""
+    statuses = (*ACTIVE, ESCALATED) if escalated else ACTIVE
+    rows = _rows(session, [FollowUp.case_id.in_(list(case_ids)), FollowUp.status.in_(statuses)])
     found: dict[int, list[Waiting]] = {}
     for row in rows:
         found.setdefault(row.case_id, []).append(row)
@@ -98,8 +102,20 @@ def to_approve(session: Session) -> list[tuple[ChaseAttempt, Waiting]]:
 
 
 def _rows(session: Session, where: list[object], limit: int | None = None) -> list[Waiting]:
+    """Plain columns, not follow-up objects: a list page reads dozens."""
     query = (
-        select(FollowUp, Case.reference, Organisation.name, ChaseAttempt.state)
+        select(
+            FollowUp.id,
+            FollowUp.case_id,
+            FollowUp.party_key,
+            FollowUp.status,
+            FollowUp.opened_at,
+            FollowUp.due_at,
+            FollowUp.chases_sent,
+            Case.reference,
+            Organisation.name,
+            ChaseAttempt.state,
+        )
         .join(Case, Case.id == FollowUp.case_id)
         .outerjoin(Organisation, Organisation.id == FollowUp.organisation_id)
         .outerjoin(
@@ -113,15 +129,15 @@ def _rows(session: Session, where: list[object], limit: int | None = None) -> li
     )
     return [
         Waiting(
-            follow_up_id=follow_up.id,
-            case_id=follow_up.case_id,
-            case_reference=reference,
-            party=org_name or follow_up.party_key.partition(":")[2],
-            status=follow_up.status,
-            since=follow_up.opened_at,
-            due_at=follow_up.due_at,
-            chases_sent=follow_up.chases_sent,
-            held_for=_HELD_FOR.get(state or "", "") if follow_up.status == HELD else "",
+            follow_up_id=row.id,
+            case_id=row.case_id,
+            case_reference=row.reference,
+            party=row.name or row.party_key.partition(":")[2],
+            status=row.status,
+            since=row.opened_at,
+            due_at=row.due_at,
+            chases_sent=row.chases_sent,
+            held_for=_HELD_FOR.get(row.state or "", "") if row.status == HELD else "",
         )
-        for follow_up, reference, org_name, state in session.execute(query)
+        for row in session.execute(query)
     ]
