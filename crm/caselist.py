@@ -43,7 +43,7 @@ from crm.models import Case, Constituent, ConstituentEmail, Message
 from crm.reports.period import LONDON
 from crm.tags.models import CaseTag, TagValue
 from crm.types import utcnow
-from crm.users.models import User
+from crm.users.models import COUNCILLOR, User
 from tagging.axes import Axis
 
 SORTS = {
@@ -56,6 +56,9 @@ MAX_PER_PAGE = 200
 UNASSIGNED = "none"
 # Counting stops here ("10,000+"): an exact count of a long list costs more than the page.
 COUNT_CAP = 10_000
+# A councillor's cases are spread over the whole office's: counting them walks every case,
+# and "1,000+" tells a councillor on a phone as much as an exact figure would.
+COUNCILLOR_COUNT_CAP = 1_000
 SEARCH_FIRST_MAX = 2_000  # cases a search may find and still be passed on as a list of ids
 
 
@@ -251,10 +254,12 @@ def visible_references(session: Session, viewer: Viewer, references: Sequence[st
 
 
 def case_page(
-    session: Session, viewer: Viewer, filters: CaseFilters, *, count_cap: int = COUNT_CAP
+    session: Session, viewer: Viewer, filters: CaseFilters, *, count_cap: int | None = None
 ) -> CasePage:
     """One page of the list, with each row's tags fetched in one more query; the total is
-    counted up to `count_cap` only, and not at all when this page is the last."""
+    counted up to `count_cap` only (by default by role), and not at all on the last page."""
+    if count_cap is None:
+        count_cap = COUNCILLOR_COUNT_CAP if viewer.role == COUNCILLOR else COUNT_CAP
     per_page = max(1, min(filters.per_page, MAX_PER_PAGE))
     page = max(1, filters.page)
     found = _search_first(session, filters.search)

@@ -11,7 +11,7 @@ from crm.caselist import CaseFilters, case_page
 from crm.db import Database
 from crm.models import Blob, Case, Constituent, ConstituentEmail, Message, TimelineEntry
 from crm.settings import Settings
-from crm.users.models import OFFICE_MANAGER
+from crm.users.models import COUNCILLOR, OFFICE_MANAGER
 
 MANAGER = Viewer(1, "max@office.example.org.uk", OFFICE_MANAGER)  # sees every case
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -121,3 +121,20 @@ def test_the_timeline_pages_newest_first_without_losing_entries_that_share_a_tim
         if before is None:
             break
     assert seen == ["3", "2", "1", "0"]  # the two entries at one time: the later id first
+
+
+def test_a_councillors_list_is_counted_only_to_the_councillors_cap(
+    database: Database, monkeypatch
+) -> None:
+    add_cases(database, 5)
+    with database.session() as session:  # every case is Ada's, in the councillor's ward
+        ada = session.query(Constituent).filter_by(name="Ada Lovelace").one()
+        session.query(Case).update({Case.constituent_id: ada.id})
+    monkeypatch.setattr("crm.caselist.COUNCILLOR_COUNT_CAP", 3)
+    councillor = Viewer(2, "cllr@council.example.org.uk", COUNCILLOR, ("EX4",))
+    with database.session() as session:
+        theirs = case_page(session, councillor, CaseFilters(per_page=2))
+        everyone = case_page(session, MANAGER, CaseFilters(per_page=2))
+    assert references(theirs) == ["5", "4"]
+    assert (theirs.total, theirs.more, theirs.total_label) == (3, True, "3+")
+    assert (everyone.total, everyone.more, everyone.total_label) == (5, False, "5")
