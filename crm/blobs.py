@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
-from crm.db import insert_ignore, insert_ignore_many
+from crm.db import insert_ignore
 from crm.models import Blob
 
 
@@ -23,11 +23,15 @@ def store_blob(session: Session, data: bytes, sha256: str | None = None) -> str:
 
 
 def store_blobs(session: Session, datas: Sequence[bytes]) -> list[str]:
-    """Many at once, in one round trip: a batch of mail stores its raw bytes together."""
-    rows = {sha256_of(data): data for data in datas}
-    values = [{"sha256": sha, "size": len(data), "data": data} for sha, data in rows.items()]
-    insert_ignore_many(session, Blob, values)
-    return list(rows)
+    """Many at once, in one round trip: a batch of mail stores its raw bytes together.
+    Returns each one's sha256, in the order given."""
+    digests = [sha256_of(data) for data in datas]
+    rows = {
+        sha: {"sha256": sha, "size": len(data), "data": data}
+        for sha, data in zip(digests, datas, strict=True)
+    }
+    insert_ignore(session, Blob, list(rows.values()))
+    return digests
 
 
 def load_blob(session: Session, sha256: str) -> bytes:

@@ -99,7 +99,7 @@ def present(session: Session, column: Any, values: Collection[Any]) -> set[Any]:
 
 def upsert(session: Session, model: type[Any]) -> Any:
     """An INSERT with ON CONFLICT clauses, in the dialect of the session's database."""
-    return upsert_for(session.get_bind().dialect.name, model)
+    return upsert_for(_dialect(session), model)
 
 
 def upsert_for(dialect: str, model: Any) -> Any:
@@ -113,15 +113,13 @@ def upsert_for(dialect: str, model: Any) -> Any:
     return sqlite_insert(model)
 
 
-def insert_ignore(session: Session, model: type[Any], values: dict[str, Any]) -> None:
-    """INSERT that does nothing when a unique key already exists (both databases)."""
-    session.connection().execute(_insert_ignore(_dialect(session), model.__table__), values)
-
-
-def insert_ignore_many(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
-    """insert_ignore for many rows in one executemany."""
-    if rows:
-        session.connection().execute(_insert_ignore(_dialect(session), model.__table__), rows)
+def insert_ignore(
+    session: Session, model: type[Any], values: dict[str, Any] | list[dict[str, Any]]
+) -> None:
+    """INSERT that does nothing when a unique key already exists (both databases); a list
+    of rows goes in one executemany."""
+    if values:
+        session.connection().execute(_insert_ignore(_dialect(session), model.__table__), values)
 
 
 def insert_rows(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:

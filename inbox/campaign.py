@@ -6,7 +6,6 @@ letters: they belong to the case they answer.
 
 from __future__ import annotations
 
-from crm import correspondence
 from crm.campaigns import service
 from crm.campaigns.service import Letter
 from inbox.context import StepEnv
@@ -25,7 +24,7 @@ def campaign(ctx: MessageContext, env: StepEnv) -> None:
     if find_reference(parsed.subject, env.settings.case_prefix):
         return
     letter = Letter(
-        message_key=ctx.dedupe_key or correspondence.dedupe_key(parsed.message_id, ctx.sha256),
+        message_key=ctx.dedupe_key,
         constituent_id=ctx.constituent_id,
         subject=parsed.subject,
         text=parsed.text,

@@ -12,13 +12,13 @@ from email.utils import getaddresses
 from sqlalchemy.orm import Session
 
 from crm import blobs, constituents, correspondence, late_parents
-from crm.blobs import sha256_of
 from inbox.context import BatchMemo
 from inbox.message import ParsedMessage
 
 HELD_KEYS = "held dedupe keys"  # dedupe keys of messages already stored
 KNOWN_EMAILS = "known constituent emails"  # addresses that already belong to someone
-STORED_BLOBS = "raw blobs stored"  # the batch's raw bytes, stored together before the steps
+# The batch's raw bytes, stored together before the steps: sha256 by id() of the bytes.
+STORED_BLOBS = "raw blobs stored"
 AWAITED = "awaited message ids"  # Message-IDs that replies without a case are waiting for
 
 
@@ -27,20 +27,18 @@ def prefetch(session: Session, memo: BatchMemo, batch: Sequence[tuple[bytes, obj
     if not batch or not all(isinstance(parsed, ParsedMessage) for _, parsed in batch):
         return
     messages = [(raw, parsed) for raw, parsed in batch if isinstance(parsed, ParsedMessage)]
-    memo.values[STORED_BLOBS] = set(blobs.store_blobs(session, [raw for raw, _ in messages]))
-    keys = [_key(raw, parsed) for raw, parsed in messages]
+    raws = [raw for raw, _ in messages]
+    digests = blobs.store_blobs(session, raws)
+    memo.values[STORED_BLOBS] = {id(raw): sha for raw, sha in zip(raws, digests, strict=True)}
+    keys = [
+        correspondence.dedupe_key(parsed.message_id, sha)
+        for (_, parsed), sha in zip(messages, digests, strict=True)
+    ]
     memo.values[HELD_KEYS] = correspondence.held_keys(session, keys)
     emails = {address for _, parsed in messages for address in _addresses(parsed)}
     memo.values[KNOWN_EMAILS] = constituents.known_emails(session, emails)
     own_ids = [parsed.message_id for _, parsed in messages if parsed.message_id]
     memo.values[AWAITED] = late_parents.awaited(session, own_ids)
-
-
-def _key(raw: bytes, parsed: ParsedMessage) -> str:
-    """The dedupe key; the hash is only worked out for a message without a Message-ID."""
-    if parsed.message_id:
-        return correspondence.dedupe_key(parsed.message_id, "")
-    return correspondence.dedupe_key(None, sha256_of(raw))
 
 
 def _addresses(parsed: ParsedMessage) -> list[str]:

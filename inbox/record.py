@@ -37,7 +37,7 @@ def _new_message(ctx: MessageContext) -> NewMessage:
     assert ctx.parsed is not None and ctx.classification is not None
     parsed, kind = ctx.parsed, ctx.classification.kind
     return NewMessage(
-        dedupe_key=ctx.dedupe_key or correspondence.dedupe_key(parsed.message_id, ctx.sha256),
+        dedupe_key=ctx.dedupe_key,
         blob_sha256=ctx.sha256,
         message_id=parsed.message_id,
         direction="out" if kind is Kind.OUTGOING else "in",

@@ -9,6 +9,9 @@ from inbox.prefetch import STORED_BLOBS
 
 
 def store_raw(ctx: MessageContext, env: StepEnv) -> None:
+    stored: dict[int, str] = env.memo.values.get(STORED_BLOBS, {})
+    if id(ctx.raw) in stored:  # the batch stored it already, and knows its hash
+        ctx.sha256 = stored[id(ctx.raw)]
+        return
     ctx.sha256 = ctx.sha256 or sha256_of(ctx.raw)
-    if ctx.sha256 not in env.memo.values.get(STORED_BLOBS, ()):  # the batch stored it already
-        store_blob(env.session, ctx.raw, ctx.sha256)
+    store_blob(env.session, ctx.raw, ctx.sha256)
