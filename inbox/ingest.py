@@ -91,7 +91,8 @@ class Ingester:
             while not stop.is_set():
                 try:
                     with ImapMailbox(self.config) as mailbox:
-                        failures, self._server_names = 0, {}
+                        failures = 0
+                        self._server_names.clear()
                         self._serve(mailbox, pool, stop, idle_seconds)
                 except Shutdown:
                     return
@@ -111,7 +112,7 @@ class Ingester:
 
     def _parse_pool(self) -> ParsePool:
         """One parse worker for the whole run, started while we sign in (it takes a moment)."""
-        return ParsePool(self.settings.max_attachment_bytes, warm=True)
+        return ParsePool(self.settings.max_attachment_bytes)
 
     def _serve(
         self, mailbox: ImapMailbox, pool: ParsePool, stop: threading.Event, idle_seconds: float

@@ -52,13 +52,10 @@ def parse_or_failure(raw: bytes, max_attachment_bytes: int) -> Parsed:
 class ParsePool:
     """One worker process (when there is a spare core) that parses batches ahead of time."""
 
-    def __init__(
-        self, max_attachment_bytes: int, workers: int | None = None, *, warm: bool = False
-    ) -> None:
+    def __init__(self, max_attachment_bytes: int, workers: int | None = None) -> None:
         self.max_attachment_bytes = max_attachment_bytes
         spare = (os.cpu_count() or 1) - 1
         self.workers = spare if workers is None else workers
-        self.warm = warm  # start the worker now, while the caller does other things
         self._executor: ProcessPoolExecutor | None = None
         self._starting: Future[list[Parsed]] | None = None
 
@@ -70,8 +67,9 @@ class ParsePool:
             self._executor = ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=context, initializer=_worker_start
             )
-            if self.warm:  # a worker process is spawned on the first submission, not before
-                self._starting = self._executor.submit(_parse_all, [], self.max_attachment_bytes)
+            # A worker is spawned on the first submission: start it now, while the caller
+            # signs in or opens files, rather than when the first batch needs it.
+            self._starting = self._executor.submit(_parse_all, [], self.max_attachment_bytes)
         return self
 
     def __exit__(
