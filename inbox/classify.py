@@ -66,6 +66,10 @@ _OUT_OF_OFFICE_RE = re.compile(
     re.IGNORECASE,
 )
 _SUPPRESS_TOKENS = frozenset({"oof", "all"})
+# Addresses no person reads: web forms' senders, no-reply and auto-acknowledgement boxes.
+NO_REPLY = re.compile(
+    r"no-?reply|do-?not-?reply|webforms?|forms?@|website@|auto-?(?:reply|ack)", re.IGNORECASE
+)
 _BULK_PRECEDENCE = frozenset({"bulk", "list", "junk"})
 
 
@@ -377,7 +381,7 @@ class ThirdPartyAcknowledgement:
     def check(self, msg: ParsedMessage, ctx: ClassifyContext) -> str | None:
         sender = _sender_email(msg)
         domain = sender.rpartition("@")[2]
-        if not (_NO_REPLY_RE.search(sender) or domain_matches(domain, ctx.third_party_domains)):
+        if not (NO_REPLY.search(sender) or domain_matches(domain, ctx.third_party_domains)):
             return None  # a constituent thanking us is casework, whatever the subject says
         subject = _ACK_SUBJECT_RE.match(_subject(msg))
         if subject:
@@ -385,9 +389,6 @@ class ThirdPartyAcknowledgement:
         if len(msg.text) <= ACK_BODY_LIMIT and (found := _AUTOMATED_BODY_RE.search(msg.text)):
             return f'short message saying "{found.group()}" from {sender}'
         return None
-
-
-_NO_REPLY_RE = re.compile(r"^(?:no-?reply|do-?not-?reply|donotreply|auto-?(?:reply|ack))", re.I)
 
 
 # -- third parties -------------------------------------------------------------------

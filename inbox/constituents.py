@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from email.utils import getaddresses
 
 from crm import constituents
 from crm.constituents import ContactHints
+from inbox.classify import NO_REPLY
 from inbox.context import StepEnv
 from inbox.forwarded import forwarded_text
 from inbox.message import Address, Kind, MessageContext
@@ -48,9 +48,6 @@ def _find_or_create(
     known.add(email)
     ctx.new_constituent = True
     return constituents.create(env.session, email, hints)
-
-
-NO_REPLY = re.compile(r"no-?reply|do-?not-?reply|webforms?|forms?@|website@", re.IGNORECASE)
 
 
 def _writer(ctx: MessageContext, env: StepEnv) -> Address | None:
