@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import secrets
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import click
 from litestar import Litestar
@@ -19,21 +17,13 @@ from mailbag import wiring
 from mailbag.cli_support import friendly_errors
 from web.app import create_app
 
-SECRET_FILE = "web-secret-key"
-
 
 def secret_key(settings: Settings) -> str:
-    """MAILBAG_SECRET_KEY; embedded (no database URL) a key made once and kept in the data dir."""
-    if settings.secret_key:
-        return settings.secret_key
-    if settings.database_url:
+    """MAILBAG_SECRET_KEY, or the embedded office's own (see wiring.with_secret)."""
+    settings = wiring.with_secret(settings)
+    if not settings.secret_key:
         raise SettingsError("MAILBAG_SECRET_KEY is not set: the web view needs it to sign sessions")
-    path = Path(settings.data_dir) / SECRET_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
-    return path.read_text(encoding="utf-8").strip()
+    return settings.secret_key
 
 
 def web_app(app: wiring.App) -> Litestar:

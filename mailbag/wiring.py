@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
@@ -22,11 +24,27 @@ class App:
 
 def build(settings: Settings | None = None, *, require_schema: bool = True) -> App:
     """Settings from the environment, a database, a pipeline; the schema checked up front."""
-    settings = settings or Settings.from_env()
+    settings = with_secret(settings or Settings.from_env())
     database = Database.from_settings(settings)
     if require_schema:
         ensure_schema_current(database)
     return App(settings, database, Pipeline(settings))
+
+
+SECRET_FILE = "web-secret-key"
+
+
+def with_secret(settings: Settings) -> Settings:
+    """Embedded (no database URL) and no MAILBAG_SECRET_KEY: a key made once and kept in the
+    data dir, so the web view, the ingester and the workers sign with the same one."""
+    if settings.secret_key or settings.database_url:
+        return settings
+    path = Path(settings.data_dir) / SECRET_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+    return replace(settings, secret_key=path.read_text(encoding="utf-8").strip())
 
 
 def ensure_schema_current(database: Database) -> None:

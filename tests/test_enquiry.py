@@ -806,3 +806,19 @@ def test_the_office_checks_its_screener_file_from_the_command_line(tmp_path, scr
     assert bad.output.startswith(f"mailbag: error: {broken}: questions[topic].answers[1].id: ")
     copied = runner.invoke(main, ["screener", "default"])
     assert copied.output == DEFAULT_FILE.read_text(encoding="utf-8")
+
+
+def test_without_a_secret_nothing_is_signed_with_a_key_anyone_could_work_out(tmp_path) -> None:
+    server = Settings(data_dir=tmp_path, database_url="postgresql://db.example/office")
+    with pytest.raises(SettingsError, match="MAILBAG_SECRET_KEY"):
+        formstamp.issue(server, utcnow())
+    # The embedded office makes its own key once: every part of it signs with that one
+    from mailbag.wiring import with_secret
+
+    embedded = with_secret(Settings(data_dir=tmp_path))
+    assert len(embedded.secret_key) >= 32
+    assert with_secret(Settings(data_dir=tmp_path)).secret_key == embedded.secret_key
+    stamp = formstamp.issue(embedded, utcnow() - timedelta(minutes=1))
+    assert formstamp.check(embedded, stamp, utcnow()) == formstamp.Stamp.OK
+    other = Settings(data_dir=tmp_path, secret_key="another secret key, long enough to sign")
+    assert formstamp.check(other, stamp, utcnow()) != formstamp.Stamp.OK

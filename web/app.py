@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -23,6 +23,7 @@ from litestar.template import TemplateConfig
 from markupsafe import escape
 
 from crm.db import Database
+from crm.enquiries.signing import derive
 from crm.settings import Settings
 from web import (
     admin,
@@ -59,9 +60,11 @@ def create_app(
     """Pages, API and static files, with sessions, CSRF and security headers on everything."""
     if len(secret_key) < 32:
         raise ValueError("the web view needs a secret key of at least 32 characters")
+    # Forms and status links the pages sign use the same secret as the sessions.
+    settings = replace(settings, secret_key=secret_key)
     secure = settings.base_url.startswith("https://")
     session_config = CookieBackendConfig(
-        secret=_derive(secret_key, "session"),
+        secret=derive(secret_key, "session"),
         key="mailbag_session",
         max_age=SESSION_DAYS * 24 * 3600,
         httponly=True,
@@ -69,7 +72,7 @@ def create_app(
         secure=secure,
     )
     csrf = CSRFConfig(
-        secret=_derive(secret_key, "csrf").hex(),
+        secret=derive(secret_key, "csrf").hex(),
         cookie_name="mailbag_csrf",
         cookie_secure=secure,
         cookie_httponly=True,
@@ -123,11 +126,6 @@ def create_app(
         ),
         debug=debug,
     )
-
-
-def _derive(secret_key: str, purpose: str) -> bytes:
-    """A separate 32-byte key per use from the one configured secret."""
-    return hashlib.sha256(f"mailbag {purpose}\0{secret_key}".encode()).digest()
 
 
 def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:

@@ -39,8 +39,9 @@ class LinkCheck:
 
 
 def link_for(session: Session, settings: Settings, case: Case, now: datetime) -> str | None:
-    """A link for the case's current nonce (made on first use); None without MAILBAG_BASE_URL."""
-    if not settings.base_url:
+    """A link for the case's current nonce (made on first use); None without MAILBAG_BASE_URL
+    or MAILBAG_SECRET_KEY (nothing to sign it with)."""
+    if not settings.base_url or not settings.secret_key:
         return None
     row = session.get(StatusLink, case.id)
     if row is None:

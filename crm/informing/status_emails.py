@@ -76,14 +76,6 @@ def day_start(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UK)
 
 
-def status_page_link(session: Session, settings: Settings, case: Case, now: datetime) -> str:
-    """The constituent's private status page link (crm.enquiries), or "" when the office has
-    no web address (MAILBAG_BASE_URL) or no key to sign it with (MAILBAG_SECRET_KEY)."""
-    if not settings.secret_key:
-        return ""
-    return link_for(session, settings, case, now) or ""
-
-
 def send_status_emails(
     database: Database, settings: Settings, *, now: datetime | None = None
 ) -> StatusCounts:
@@ -274,7 +266,7 @@ def _context(
         "changes": tuple(c.describe() for c in changes),
         "organisation": newest.party,
         "changed_on": newest.on,
-        "status_link": status_page_link(session, settings, case, now),
+        "status_link": link_for(session, settings, case, now) or "",
     }
 
 
