@@ -19,7 +19,7 @@ from crm.access import Viewer
 from crm.caselist import SORTS, CaseFilters, filtered
 from crm.db import Database
 from crm.models import Case, Constituent
-from crm.reports.cells import FORMULA_STARTS
+from crm.reports.cells import safe_text
 from crm.reports.period import LONDON
 from crm.tags.models import CaseTag, TagValue
 from crm.users.models import User
@@ -64,11 +64,6 @@ def csv_chunks(database: Database, ids: Sequence[int]) -> Iterator[str]:
         yield "".join(_line(row) for row in rows)
 
 
-def safe_cell(value: str) -> str:
-    """Formula-like text behind a quote, so a spreadsheet shows it instead of running it."""
-    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
-
-
 def _rows(session: Session, ids: list[int]) -> list[list[str]]:
     found = session.execute(
         select(Case, Constituent.name, Constituent.postcode, User.name, User.email)
@@ -111,7 +106,7 @@ def _tags(session: Session, ids: list[int]) -> dict[tuple[int, Axis], str]:
 
 def _line(cells: Sequence[str]) -> str:
     out = io.StringIO()
-    csv.writer(out).writerow([safe_cell(cell) for cell in cells])
+    csv.writer(out).writerow([safe_text(cell) for cell in cells])
     return out.getvalue()
 
 

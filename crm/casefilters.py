@@ -100,8 +100,8 @@ def _organisations_named(name: str) -> Select[int]:
                 select(OrganisationAddress.organisation_id).where(
                     or_(
                         OrganisationAddress.value == name,
-                        OrganisationAddress.value.like(f"{_escape_like(name)}.%", escape="\\"),
-                        OrganisationAddress.value.like(f"%@{_escape_like(name)}.%", escape="\\"),
+                        OrganisationAddress.value.like(f"{escape_like(name)}.%", escape="\\"),
+                        OrganisationAddress.value.like(f"%@{escape_like(name)}.%", escape="\\"),
                     )
                 )
             ),
@@ -109,5 +109,6 @@ def _organisations_named(name: str) -> Select[int]:
     )
 
 
-def _escape_like(text: str) -> str:
+def escape_like(text: str) -> str:
+    """Text matched literally inside a LIKE pattern (with escape="\\")."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -153,7 +153,7 @@ def search_matches(text: str) -> CompoundSelect[Any]:
     One narrow query per table, united: each finds its rows through its own index (trigram
     indexes on PostgreSQL, migration 0012) rather than reading every letter of every case.
     """
-    pattern = f"%{_escape_like(text.strip().lower())}%"
+    pattern = f"%{casefilters.escape_like(text.strip().lower())}%"
 
     def like(column: Any) -> ColumnElement[bool]:
         return func.lower(column).like(pattern, escape="\\")
@@ -402,7 +402,3 @@ def _short_date(moment: datetime) -> str:
     day = moment.astimezone(LONDON)
     text = f"{day.day} {day:%b}"
     return text if day.year == utcnow().astimezone(LONDON).year else f"{text} {day.year}"
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from crm import audit
 from crm.audit import AuditEntry
+from crm.reports.cells import safe_text
 
 HEADER = ("id", "at (UTC)", "action", "who", "case id", "detail")
 # What Excel, LibreOffice and Google Sheets take for the start of a formula (OWASP).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def entries(session: Session, since: datetime | None = None) -> Iterator[AuditEntry]:
@@ -27,16 +27,10 @@ def entries(session: Session, since: datetime | None = None) -> Iterator[AuditEn
     yield from session.scalars(query.execution_options(yield_per=1000))
 
 
-def safe_cell(value: object) -> str:
-    """Text a spreadsheet shows as it is: formula-like values get a leading apostrophe."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
-
-
 def row(entry: AuditEntry) -> list[str]:
     at = entry.at.strftime("%Y-%m-%d %H:%M:%S")
     values = (entry.id, at, entry.action, entry.who, entry.case_id, entry.detail)
-    return [safe_cell(v) for v in values]
+    return [safe_text(v) for v in values]
 
 
 def write_csv(rows: Iterator[AuditEntry], out: TextIO) -> int:

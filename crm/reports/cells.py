@@ -19,7 +19,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from crm.reports.period import office_time
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 EXCEL_CELL_LIMIT = 32_767
 DATE_TIME = "dd/mm/yyyy hh:mm"
 DATE = "dd/mm/yyyy"
@@ -30,6 +30,12 @@ HEADER_FILL = PatternFill("solid", fgColor="305496")
 TITLE_FONT = Font(bold=True, size=14)
 SECTION_FONT = Font(bold=True, size=12)
 WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+def safe_text(value: object) -> str:
+    """Text a spreadsheet shows as it is (CSV): formula-like values behind an apostrophe."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
 def clean(value: str) -> str:
