@@ -453,6 +453,10 @@ def test_a_bad_directory_entry_is_refused_with_the_reason(client, database):
     refused = post_form(client, "/manage/directory/new", too_late, "/manage/directory/new")
     assert refused.status_code == 400  # type: ignore[attr-defined]
     assert "interval between chases" in refused.text  # type: ignore[attr-defined]
+    superscript = {**form, "grace_days": "²"}  # str.isdigit says yes; int() would fail
+    refused = post_form(client, "/manage/directory/new", superscript, "/manage/directory/new")
+    assert refused.status_code == 400  # type: ignore[attr-defined]
+    assert "whole number of days" in refused.text  # type: ignore[attr-defined]
     with database.session() as session:
         assert session.scalar(select(Organisation).where(Organisation.name == "Nowhere")) is None
 

@@ -14,7 +14,7 @@ from crm.followups import directory_entry
 from crm.followups.directory_entry import EntryForm
 from crm.outgoing.directory import KINDS, DirectoryError
 from web.manage.common import lines
-from web.pages import AnyRequest, Form, back, flash, page, services
+from web.pages import AnyRequest, Form, back, flash, page, services, whole_number
 
 HOME = "/manage/directory"
 NEW = {
@@ -103,9 +103,10 @@ def _auto(data: dict[str, str]) -> bool:
 
 
 def _days(text: str, what: str) -> int:
-    if not text.strip().isdigit():
+    days = whole_number(text)
+    if days is None:
         raise DirectoryError(f"{what}: give a whole number of days")
-    return int(text.strip())
+    return days
 
 
 def _optional_days(text: str, what: str) -> int | None:
