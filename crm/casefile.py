@@ -21,8 +21,8 @@ from crm.models import Case, Constituent, ConstituentEmail, Message, TimelineEnt
 from crm.settings import Settings
 from crm.tags.deadlines import Deadline, response_deadline
 from crm.tags.models import CaseTag
+from crm.tags.service import case_tags
 from crm.users.models import User
-from tagging.axes import Axis
 
 # Newest entries first, a page at a time: a long case's whole story would make a page of
 # hundreds of kilobytes (and as many sanitised bodies) that nobody reads to the end.
@@ -80,7 +80,7 @@ def open_case_file(
             session, "view_sensitive_case", who=viewer.email, case_id=case.id, detail=case.reference
         )
     constituent = case.constituent
-    tags = _tags(session, case.id)
+    tags = case_tags(session, case.id)
     timeline = _timeline(session, case.id, kind, limit + 1, before)
     return CaseFile(
         case=case,
@@ -90,7 +90,7 @@ def open_case_file(
         sensitivity=next((t.tag.name for t in tags if t.slot == "sensitivity"), ""),
         owner=owner,
         pinned=notes.pinned_notes(session, case.id),
-        notes=_recent_notes(session, case.id),
+        notes=notes.recent_notes(session, case.id, NOTES_LIMIT),
         tags=tags,
         deadline=response_deadline(session, case, settings),
         timeline=timeline[:limit],
@@ -111,28 +111,6 @@ def _emails(session: Session, constituent: Constituent | None) -> list[str]:
             select(ConstituentEmail.email)
             .where(ConstituentEmail.constituent_id == constituent.id)
             .order_by(ConstituentEmail.id)
-        )
-    )
-
-
-def _tags(session: Session, case_id: int) -> list[CaseTag]:
-    """As `case_tags` gives them (one per axis first, in axis order), each with its value
-    loaded in the same query rather than one query per tag."""
-    rows = session.scalars(
-        select(CaseTag).where(CaseTag.case_id == case_id).options(joinedload(CaseTag.tag))
-    ).all()
-    order = {axis: i for i, axis in enumerate(Axis)}
-    return sorted(rows, key=lambda r: (r.slot is None, order[r.axis], r.tag.path))
-
-
-def _recent_notes(session: Session, case_id: int) -> list[notes.CaseNote]:
-    return list(
-        session.scalars(
-            select(notes.CaseNote)
-            .where(notes.CaseNote.case_id == case_id)
-            .options(joinedload(notes.CaseNote.author))
-            .order_by(notes.CaseNote.id.desc())
-            .limit(NOTES_LIMIT)
         )
     )
 

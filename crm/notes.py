@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Index, String, Text, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
+from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship, selectinload
 
 from crm.errors import MailbagError, NotFound
 from crm.models import Base, Case, TimelineEntry
@@ -86,12 +86,14 @@ def pinned_notes(session: Session, case_id: int) -> list[CaseNote]:
     )
 
 
-def all_notes(session: Session, case_id: int) -> list[CaseNote]:
+def recent_notes(session: Session, case_id: int, limit: int) -> list[CaseNote]:
+    """The newest notes first, each with its author in the same query."""
     return list(
         session.scalars(
             select(CaseNote)
             .where(CaseNote.case_id == case_id)
-            .options(selectinload(CaseNote.author))
+            .options(joinedload(CaseNote.author))
             .order_by(CaseNote.id.desc())
+            .limit(limit)
         )
     )

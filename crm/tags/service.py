@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from crm import cases
 from crm.models import Case
@@ -109,7 +109,9 @@ def retag(
 
 def case_tags(session: Session, case_id: int) -> list[CaseTag]:
     """The case's tags, the one-per-axis values first, in axis order."""
-    rows = session.scalars(select(CaseTag).where(CaseTag.case_id == case_id)).all()
+    rows = session.scalars(
+        select(CaseTag).where(CaseTag.case_id == case_id).options(joinedload(CaseTag.tag))
+    ).all()
     order = {axis: i for i, axis in enumerate(Axis)}
     return sorted(rows, key=lambda r: (r.slot is None, order[r.axis], r.tag.path))
 
