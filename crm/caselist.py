@@ -231,26 +231,19 @@ def look_up(session: Session, filters: CaseFilters) -> Known:
 
 def visible_ids(session: Session, viewer: Viewer, case_ids: Sequence[int]) -> set[int]:
     """Which of these cases the viewer may see (for pages that list follow-ups or kept cases)."""
-    if not case_ids:
-        return set()
-    return set(
-        session.scalars(
-            select(Case.id).where(Case.id.in_(list(set(case_ids))), visible_cases(viewer))
-        )
-    )
+    return _visible(session, viewer, Case.id, case_ids)
 
 
 def visible_references(session: Session, viewer: Viewer, references: Sequence[str]) -> set[str]:
     """Which of these case references the viewer may see."""
-    if not references:
+    return _visible(session, viewer, Case.reference, references)
+
+
+def _visible(session: Session, viewer: Viewer, column: Any, values: Sequence[Any]) -> set[Any]:
+    if not values:
         return set()
-    return set(
-        session.scalars(
-            select(Case.reference).where(
-                Case.reference.in_(list(set(references))), visible_cases(viewer)
-            )
-        )
-    )
+    query = select(column).where(column.in_(list(set(values))), visible_cases(viewer))
+    return set(session.scalars(query))
 
 
 def case_page(
