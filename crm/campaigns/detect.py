@@ -18,16 +18,18 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 from datasketch import MinHash
-from sqlalchemy import BigInteger, cast, func, insert, select
+from sqlalchemy import BigInteger, Select, Table, bindparam, cast, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningInsert
 
 from crm.campaigns.models import CampaignBand, CampaignSignature
 from crm.campaigns.normalise import letter_body, shingles, words
+from crm.db import insert_rows
 
 NUM_PERM = 128
 BANDS, ROWS = 24, 5
@@ -100,24 +102,7 @@ def similar(session: Session, fp: Fingerprint, threshold: float) -> list[Match]:
     One round trip: the letters sharing most band keys (an index search per key), joined
     to their signatures, then compared here on the whole signature.
     """
-    shared = func.count().label("shared")
-    ranked = (
-        select(CampaignBand.signature_id, shared)
-        .where(CampaignBand.band_key.in_(fp.band_keys()))
-        .group_by(CampaignBand.signature_id)
-        .order_by(shared.desc(), CampaignBand.signature_id.desc())
-        .limit(CANDIDATES)
-        .subquery()
-    )
-    rows = session.execute(
-        select(
-            CampaignSignature.id,
-            CampaignSignature.message_key,
-            CampaignSignature.constituent_id,
-            CampaignSignature.campaign_id,
-            CampaignSignature.minhash,
-        ).join(ranked, ranked.c.signature_id == CampaignSignature.id)
-    ).all()
+    rows = session.connection().execute(_similar_statement(), {"keys": fp.band_keys()}).all()
     found = []
     for signature_id, key, constituent_id, campaign_id, data in rows:
         score = similarity(fp.values, from_bytes(data))
@@ -137,30 +122,91 @@ def store(
     banded: bool,
 ) -> int:
     """Keep the signature, and its band keys when later letters should be able to find it."""
-    signature = insert(CampaignSignature).values(
-        message_key=message_key,
-        constituent_id=constituent_id,
-        campaign_id=campaign_id,
-        minhash=fp.to_bytes(),
-        words=fp.words,
-        written_at=written_at,
-    )
+    connection = session.connection()
+    values = {
+        "message_key": message_key,
+        "constituent_id": constituent_id,
+        "campaign_id": campaign_id,
+        "minhash": fp.to_bytes(),
+        "words": fp.words,
+        "written_at": written_at,
+    }
     keys = sorted(set(fp.band_keys()))
-    if banded and session.get_bind().dialect.name == "postgresql":
+    if banded and connection.dialect.name == "postgresql":
         # one round trip: the bands are inserted from the signature insert's RETURNING
-        added = signature.returning(CampaignSignature.id).cte("added")
-        both = (
-            insert(CampaignBand)
-            .from_select(
-                ["band_key", "signature_id"],
-                select(func.unnest(cast(keys, ARRAY(BigInteger))), added.c.id),
-            )
-            .returning(CampaignBand.signature_id)
-        )
-        return int(session.execute(both).scalars().first())  # type: ignore[arg-type]
-    signature_id = int(session.execute(signature.returning(CampaignSignature.id)).scalar_one())
+        stored = connection.execute(_store_banded_statement(), values | {"keys": keys})
+        return int(stored.scalars().first())  # type: ignore[arg-type]
+    signature_id = int(connection.execute(_store_statement(), values).scalar_one())
     if banded:
-        session.execute(
-            insert(CampaignBand), [{"band_key": key, "signature_id": signature_id} for key in keys]
+        insert_rows(
+            session, CampaignBand, [{"band_key": key, "signature_id": signature_id} for key in keys]
         )
     return signature_id
+
+
+# The statements below are built once, on the tables, and run on the connection: every long
+# letter runs two of them, and building them anew (and the ORM's execution) cost more than
+# the queries.
+
+
+@cache
+def _similar_statement() -> Select[int, str, int, int | None, bytes]:
+    """The signatures sharing most of the band keys bound as `keys`."""
+    bands, signatures = _bands(), _signatures()
+    shared = func.count().label("shared")
+    ranked = (
+        select(bands.c.signature_id, shared)
+        .where(bands.c.band_key.in_(bindparam("keys", expanding=True)))
+        .group_by(bands.c.signature_id)
+        .order_by(shared.desc(), bands.c.signature_id.desc())
+        .limit(CANDIDATES)
+        .subquery()
+    )
+    return select(
+        signatures.c.id,
+        signatures.c.message_key,
+        signatures.c.constituent_id,
+        signatures.c.campaign_id,
+        signatures.c.minhash,
+    ).join(ranked, ranked.c.signature_id == signatures.c.id)
+
+
+_SIGNATURE_FIELDS = (
+    "message_key",
+    "constituent_id",
+    "campaign_id",
+    "minhash",
+    "words",
+    "written_at",
+)
+
+
+@cache
+def _store_statement() -> ReturningInsert[int]:
+    return insert(_signatures()).returning(_signatures().c.id)
+
+
+@cache
+def _store_banded_statement() -> ReturningInsert[int]:
+    """PostgreSQL: the signature and its bands (the keys bound as an array) in one statement."""
+    signatures = _signatures()
+    added = (
+        insert(signatures)
+        .values({name: bindparam(name) for name in _SIGNATURE_FIELDS})
+        .returning(signatures.c.id)
+        .cte("added")
+    )
+    keys = cast(bindparam("keys", type_=ARRAY(BigInteger)), ARRAY(BigInteger))
+    return (
+        insert(_bands())
+        .from_select(["band_key", "signature_id"], select(func.unnest(keys), added.c.id))
+        .returning(_bands().c.signature_id)
+    )
+
+
+def _signatures() -> Table:
+    return CampaignSignature.__table__  # type: ignore[return-value]
+
+
+def _bands() -> Table:
+    return CampaignBand.__table__  # type: ignore[return-value]
