@@ -9,14 +9,10 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
-    ARRAY,
     ColumnElement,
     CompoundSelect,
-    Integer,
     Select,
     and_,
-    any_,
-    bindparam,
     exists,
     func,
     literal,
@@ -36,6 +32,7 @@ from crm.access import (
     restricted_values,
     visible_cases,
 )
+from crm.db import one_of_ids
 from crm.followups import status as follow_up_status
 from crm.followups.models import ESCALATED
 from crm.followups.status import Waiting
@@ -54,10 +51,11 @@ SORTS = {
 }
 MAX_PER_PAGE = 200
 UNASSIGNED = "none"
-# Counting stops here ("10,000+"): an exact count of a long list costs more than the page.
-COUNT_CAP = 10_000
-# A councillor's cases are spread over the whole office's: counting them walks every case,
-# and "1,000+" tells a councillor on a phone as much as an exact figure would.
+# Counting stops this far past the page ("1,000+"): an exact count of a long list costs
+# more than the page itself, and tells someone paging through fifty at a time nothing more.
+# The weekly review and /review give exact figures. A councillor's cases are spread over
+# the whole office's, so counting them walks every case: the same cap, kept apart.
+COUNT_CAP = 1_000
 COUNCILLOR_COUNT_CAP = 1_000
 SEARCH_FIRST_MAX = 2_000  # cases a search may find and still be passed on as a list of ids
 
@@ -138,7 +136,7 @@ class CasePage:
 
     @property
     def total_label(self) -> str:
-        """ "1,234", or "10,000+" when the count stopped at the cap."""
+        """ "1,234", or "1,000+" when the count stopped at the cap."""
         return f"{self.total:,}+" if self.more else f"{self.total:,}"
 
 
@@ -250,7 +248,8 @@ def case_page(
     session: Session, viewer: Viewer, filters: CaseFilters, *, count_cap: int | None = None
 ) -> CasePage:
     """One page of the list, with each row's tags fetched in one more query; the total is
-    counted up to `count_cap` only (by default by role), and not at all on the last page."""
+    counted up to `count_cap` past the page's start only (by default by role), and not at
+    all on the last page."""
     if count_cap is None:
         count_cap = COUNCILLOR_COUNT_CAP if viewer.role == COUNCILLOR else COUNT_CAP
     per_page = max(1, min(filters.per_page, MAX_PER_PAGE))
@@ -258,6 +257,7 @@ def case_page(
     found = _search_first(session, filters.search)
     matching = filtered(viewer, filters, found=found, known=look_up(session, filters))
     offset = (page - 1) * per_page
+    count_cap += offset  # paging on past the cap still finds the next page
     # A search already found is at most SEARCH_FIRST_MAX cases: the page query sorts all
     # of them anyway, so it counts them too, and no second query walks them again.
     rows = _page_rows(session, matching, filters.sort, per_page, offset, count=found is not None)
@@ -336,11 +336,7 @@ def _search_first(session: Session, text: str) -> ColumnElement[bool] | None:
     found = session.scalars(search_matches(text).limit(SEARCH_FIRST_MAX + 1)).all()
     if len(found) > SEARCH_FIRST_MAX:
         return None
-    ids = [i for i in found if i is not None]
-    if session.get_bind().dialect.name == "postgresql":
-        # One array parameter, rather than a placeholder per case to render and bind.
-        return Case.id == any_(bindparam("found", ids, type_=ARRAY(Integer)))
-    return Case.id.in_(ids)
+    return one_of_ids(session, Case.id, [i for i in found if i is not None])
 
 
 def _tagged(axis: Axis, value: str, ids: list[int] | None = None) -> ColumnElement[bool]:
@@ -368,7 +364,7 @@ def _tags_of(session: Session, case_ids: list[int]) -> dict[int, list[ListedTag]
     rows = session.execute(
         select(CaseTag.case_id, CaseTag.axis, CaseTag.slot, TagValue.path)
         .join(TagValue, TagValue.id == CaseTag.tag_id)
-        .where(CaseTag.case_id.in_(case_ids))
+        .where(one_of_ids(session, CaseTag.case_id, case_ids))
     ).all()
     for case_id, axis, _slot, path in sorted(
         rows, key=lambda r: (r[0], r[2] is None, order[r[1]], r[3])

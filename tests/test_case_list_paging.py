@@ -66,6 +66,20 @@ def test_the_count_stops_at_the_cap_and_says_so(database: Database) -> None:
     assert (exact.total, exact.more, exact.total_label, exact.pages) == (5, False, "5", 3)
 
 
+def test_paging_on_past_the_cap_always_offers_the_next_page(database: Database) -> None:
+    # Given 8 cases, counted to 3 past each page's start, two to a page
+    add_cases(database, 8)
+    seen, pages = [], []
+    for number in range(1, 5):
+        with database.session() as session:
+            listing = case_page(session, MANAGER, CaseFilters(per_page=2, page=number), count_cap=3)
+        seen += references(listing)
+        pages.append((listing.pages, listing.more))
+    # Then every page says there is one more until the last, which is counted exactly
+    assert seen == ["8", "7", "6", "5", "4", "3", "2", "1"]
+    assert pages == [(2, True), (3, True), (4, True), (4, False)]
+
+
 def test_the_last_page_needs_no_count_and_a_page_past_the_end_still_gets_one(
     database: Database,
 ) -> None:

@@ -20,7 +20,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 from crm.db import Database
 from crm.enquiries.signing import derive
@@ -166,3 +166,13 @@ def _filters(engine: JinjaTemplateEngine) -> None:
     env.filters["when"] = lambda d: d.strftime("%d %b %Y %H:%M") if d else ""
     env.filters["day"] = lambda d: d.strftime("%a %d %b %Y") if d else ""
     env.globals["axes"] = ["issue", "urgency", "sensitivity", "transferability"]
+    env.filters["tag_labels"] = tag_labels
+
+
+def tag_labels(tags: Any) -> Markup:
+    """A listed case's tags as labels: a filter, since a macro called per row cost a tenth of
+    the list page's time."""
+    return Markup("").join(
+        Markup('<span class="tag {0}" title="{0}">{1}</span>').format(tag.axis, tag.name)
+        for tag in tags
+    )

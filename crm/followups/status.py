@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crm.db import one_of_ids
 from crm.followups.models import (
     ACTIVE,
     AWAITING_APPROVAL,
@@ -65,7 +66,9 @@ def waiting_for(
     """For each case in a list, what it is waiting for: live follow-ups, and with
     `escalated` also those left to the representative after the last chase."""
     statuses = (*ACTIVE, ESCALATED) if escalated else ACTIVE
-    rows = _rows(session, [FollowUp.case_id.in_(list(case_ids)), FollowUp.status.in_(statuses)])
+    where: list[object] = [one_of_ids(session, FollowUp.case_id, case_ids)]
+    where.append(FollowUp.status.in_(statuses))
+    rows = _rows(session, where)
     found: dict[int, list[Waiting]] = {}
     for row in rows:
         found.setdefault(row.case_id, []).append(row)
