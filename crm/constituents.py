@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from crm.db import insert_loaded, insert_rows, present
+from crm.db import chunks, insert_loaded, insert_rows
 from crm.errors import MailbagError, NotFound
 from crm.models import Case, Constituent, ConstituentEmail, Message
 
@@ -35,18 +35,33 @@ def find_by_email(session: Session, email: str) -> Constituent | None:
     return _surviving(session, person)
 
 
-def known_emails(session: Session, emails: Collection[str]) -> set[str]:
-    """Which of these (lower-case) addresses belong to a constituent already."""
-    return present(session, ConstituentEmail.email, emails)
+def people_by_email(session: Session, emails: Collection[str]) -> dict[str, Constituent]:
+    """The person behind each of these (lower-case) addresses that belongs to someone, merges
+    followed: ingest asks once for a whole batch instead of once for each message."""
+    found: dict[str, Constituent] = {}
+    for chunk in chunks(emails):
+        rows = session.execute(
+            select(ConstituentEmail.email, Constituent)
+            .join(Constituent, Constituent.id == ConstituentEmail.constituent_id)
+            .where(ConstituentEmail.email.in_(chunk))
+        )
+        for email, person in rows:
+            found[email] = person if person.merged_into_id is None else _surviving(session, person)
+    return found
 
 
 def find_or_create(session: Session, email: str, hints: ContactHints) -> Constituent:
     """One record per address; details fill gaps but never overwrite what staff entered."""
     constituent = find_by_email(session, email)
     if constituent is not None:
-        _fill_gaps(constituent, hints)
-        return constituent
+        return heard_from(constituent, hints)
     return create(session, email, hints)
+
+
+def heard_from(constituent: Constituent, hints: ContactHints) -> Constituent:
+    """A known person wrote again: what the message tells fills gaps in their record."""
+    _fill_gaps(constituent, hints)
+    return constituent
 
 
 def create(session: Session, email: str, hints: ContactHints) -> Constituent:

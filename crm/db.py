@@ -103,10 +103,17 @@ def _dialect(session: Session) -> str:
 def present(session: Session, column: Any, values: Collection[Any]) -> set[Any]:
     """Which of these values the column holds: one query per few hundred, for a whole batch."""
     found: set[Any] = set()
-    wanted = list(set(values))
-    for start in range(0, len(wanted), 500):
-        found.update(session.scalars(select(column).where(column.in_(wanted[start : start + 500]))))
+    for chunk in chunks(values):
+        found.update(session.scalars(select(column).where(column.in_(chunk))))
     return found
+
+
+def chunks(values: Collection[Any], size: int = 500) -> Iterator[list[Any]]:
+    """The distinct values a few hundred at a time: one `IN (...)` each, far below any
+    database's limit on bound parameters."""
+    wanted = list(set(values))
+    for start in range(0, len(wanted), size):
+        yield wanted[start : start + size]
 
 
 def one_of_ids(session: Session, column: Any, ids: Collection[int]) -> ColumnElement[bool]:

@@ -6,11 +6,12 @@ from email.utils import getaddresses
 
 from crm import constituents
 from crm.constituents import ContactHints
+from crm.models import Constituent
 from inbox.classify import NO_REPLY
 from inbox.context import StepEnv
 from inbox.forwarded import forwarded_text
 from inbox.message import Address, Kind, MessageContext
-from inbox.prefetch import KNOWN_EMAILS
+from inbox.prefetch import KNOWN_PEOPLE
 from inbox.signature import extract_contact
 
 
@@ -33,21 +34,33 @@ def match_constituent(ctx: MessageContext, env: StepEnv) -> None:
             )
             ctx.constituent_id = env.memo.hold(person).id
     elif kind is Kind.AUTO_REPLY and ctx.parsed.sender is not None:
-        known = constituents.find_by_email(env.session, ctx.parsed.sender.email)
+        known = _find(env, ctx.parsed.sender.email)
         ctx.constituent_id = known.id if known else None
 
 
 def _find_or_create(
     ctx: MessageContext, env: StepEnv, email: str, hints: ContactHints
-) -> constituents.Constituent:
-    """Skip the lookup for an address the batch already knows to be nobody's."""
-    known: set[str] | None = env.memo.values.get(KNOWN_EMAILS)
+) -> Constituent:
+    """The batch's prefetch asked about the addresses it names: no lookup for those here."""
+    known: dict[str, Constituent | None] | None = env.memo.values.get(KNOWN_PEOPLE)
     email = email.lower()
-    if known is None or email in known:
+    if known is None or email not in known:  # e.g. the writer of a forwarded letter
         return constituents.find_or_create(env.session, email, hints)
-    known.add(email)
+    person = known[email]
+    if person is not None:
+        return constituents.heard_from(person, hints)
     ctx.new_constituent = True
-    return constituents.create(env.session, email, hints)
+    known[email] = person = constituents.create(env.session, email, hints)
+    return person
+
+
+def _find(env: StepEnv, email: str) -> Constituent | None:
+    """The person behind an address: from the prefetch when it asked about that address."""
+    known: dict[str, Constituent | None] | None = env.memo.values.get(KNOWN_PEOPLE)
+    email = email.lower()
+    if known is None or email not in known:
+        return constituents.find_by_email(env.session, email)
+    return known[email]
 
 
 def _writer(ctx: MessageContext, env: StepEnv) -> Address | None:

@@ -16,7 +16,8 @@ from inbox.context import BatchMemo
 from inbox.message import ParsedMessage
 
 HELD_KEYS = "held dedupe keys"  # dedupe keys of messages already stored
-KNOWN_EMAILS = "known constituent emails"  # addresses that already belong to someone
+# The person each address of the batch belongs to, None for an address nobody has yet.
+KNOWN_PEOPLE = "known constituents"
 # The batch's raw bytes, stored together before the steps: sha256 by id() of the bytes.
 STORED_BLOBS = "raw blobs stored"
 AWAITED = "awaited message ids"  # Message-IDs that replies without a case are waiting for
@@ -36,7 +37,8 @@ def prefetch(session: Session, memo: BatchMemo, batch: Sequence[tuple[bytes, obj
     ]
     memo.values[HELD_KEYS] = correspondence.held_keys(session, keys)
     emails = {address for _, parsed in messages for address in _addresses(parsed)}
-    memo.values[KNOWN_EMAILS] = constituents.known_emails(session, emails)
+    people = constituents.people_by_email(session, emails)
+    memo.values[KNOWN_PEOPLE] = {email: people.get(email) for email in emails}
     own_ids = [parsed.message_id for _, parsed in messages if parsed.message_id]
     memo.values[AWAITED] = late_parents.awaited(session, own_ids)
 

@@ -12,8 +12,10 @@ from crm import constituents
 from crm.db import Database
 from crm.models import Case, Constituent, Message
 from crm.settings import Settings
+from inbox.batches import run_batch
 from inbox.forwarded import original_sender
 from inbox.message import Source
+from inbox.parse import parse
 from inbox.pipeline import Pipeline
 from tests.support.mail import make_message
 
@@ -132,6 +134,34 @@ def test_a_members_forward_opens_the_constituents_case(database, tmp_path):
     )
     feed(database, pipeline, own)
     assert stored(database, "m2@example.com")[1].id == case.id
+
+
+def test_a_forward_from_someone_already_known_joins_their_record_in_a_prefetched_batch(
+    database, tmp_path
+):
+    # Given Mary wrote herself in an earlier batch
+    pipeline = Pipeline(office_settings(tmp_path))
+    own = make_message(sender="Mary Jones <mary.jones@example.com>", message_id="<m1@example.com>")
+    # When the member forwards a letter of hers in a batch parsed ahead (as ingest does),
+    # whose prefetch never saw her address: it is in the body, not the headers
+    forward = make_message(
+        sender=f"Jane Doe MP <{MEMBER}>",
+        subject="Fwd: Damp in my flat",
+        body=GMAIL,
+        message_id="<fwd3@parliament.example.uk>",
+    )
+    for raw in (own, forward):
+        counts = run_batch(
+            database,
+            pipeline,
+            [(raw, Source("INBOX", uidvalidity=1, uid=next(_uids)))],
+            parsed=[parse(raw, max_attachment_bytes=pipeline.settings.max_attachment_bytes)],
+        )
+        assert counts.stored == 1  # not quarantined for adding her address a second time
+    # Then the forward is hers, on her record
+    _, _, first = stored(database, "m1@example.com")
+    _, _, person = stored(database, "fwd3@parliament.example.uk")
+    assert first is not None and person is not None and person.id == first.id
 
 
 def test_a_forward_to_a_council_copied_to_us_is_not_new_casework(database, tmp_path):
