@@ -9,10 +9,15 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
+from crm.followups.parties import under
+from crm.outgoing import directory
 from crm.settings import Settings
 from inbox.classify import ClassifyContext, domain_matches
 
 T = TypeVar("T")
+
+DIRECTORY = "third-party directory"  # its addresses and domains, each with its organisation
+DIRECTORY_KEYS = "third-party directory, lower-cased"
 
 
 @dataclass
@@ -54,3 +59,27 @@ class StepEnv:
     def is_third_party(self, email: str) -> bool:
         domain = email.rpartition("@")[2]
         return domain_matches(domain, self.classify.third_party_domains) is not None
+
+    def directory(self) -> tuple[dict[str, str], dict[str, str]]:
+        """The directory's addresses and domains, each with its organisation's name: read
+        once per batch (staff change the directory, ingest never does)."""
+        return self.memo.get(DIRECTORY, lambda: directory.known_senders(self.session))
+
+    def may_be_party(self, email: str) -> bool:
+        """False when crm.followups.parties.party_for is sure to find no third party for the
+        address: not in the directory, under no third-party domain. Most mail is from
+        constituents, and their follow-up and reference lookups were two queries each."""
+        address = email.strip().lower()
+        if "@" not in address:
+            return False
+        domain = address.rpartition("@")[2]
+        if under(domain, self.settings.third_party_domains):
+            return True
+        addresses, domains = self.memo.get(DIRECTORY_KEYS, self._directory_keys)
+        labels = domain.split(".")
+        suffixes = (".".join(labels[i:]) for i in range(len(labels) - 1))
+        return address in addresses or any(suffix in domains for suffix in suffixes)
+
+    def _directory_keys(self) -> tuple[frozenset[str], frozenset[str]]:
+        addresses, domains = self.directory()
+        return frozenset(a.lower() for a in addresses), frozenset(d.lower() for d in domains)

@@ -47,7 +47,7 @@ def _answered(ctx: MessageContext, env: StepEnv) -> None:
     """A third party's reply (a directory body writing from a non-government domain too)."""
     assert ctx.parsed is not None and ctx.case_id is not None and ctx.message_pk is not None
     sender = ctx.parsed.sender.email if ctx.parsed.sender else ""
-    if not sender:
+    if not sender or not env.may_be_party(sender):  # nobody waits for it, no reference to keep
         return
     written = message_time(ctx, env)
     # a case this message has just opened waits for nobody yet

@@ -11,7 +11,6 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from crm import quarantine
-from crm.outgoing import directory
 from crm.quarantine import Failure
 from crm.settings import Settings
 from crm.types import utcnow
@@ -157,7 +156,7 @@ class Pipeline:
 
 def _with_directory(base: ClassifyContext, env: StepEnv) -> ClassifyContext:
     """The directory's addresses and domains, read once per batch."""
-    addresses, domains = directory.known_senders(env.session)
+    addresses, domains = env.directory()
     return replace(base, directory_addresses=addresses, directory_domains=domains)
 
 

@@ -56,6 +56,8 @@ def by_third_party_reference(ctx: MessageContext, env: StepEnv) -> tuple[Case, s
     assert ctx.parsed is not None and ctx.classification is not None
     if ctx.classification.kind is Kind.OUTGOING or ctx.parsed.sender is None:
         return None
+    if not env.may_be_party(ctx.parsed.sender.email):  # only a third party's is recorded
+        return None
     for text in (ctx.parsed.subject, ctx.parsed.text):
         found = find_third_party_reference(text)
         case = (

@@ -324,3 +324,50 @@ def test_a_housing_association_in_the_directory_is_a_third_party_not_a_constitue
     # And unsolicited mail from the association opens no case for it
     newsletter = make_message(sender="News <news@exhomes.example>", subject="Our tenant newsletter")
     assert feed(database, pipeline, newsletter).ctx.case_id is None
+
+
+def test_a_body_in_the_directory_by_one_address_at_an_ordinary_domain_is_a_third_party(
+    database, smtp_server, tmp_path
+):
+    # Ingest asks about follow-ups and references only for senders who may be a third party
+    # (the directory, or a third-party domain): this one is known by its address alone.
+    settings = office(tmp_path, smtp_server)
+    pipeline = Pipeline(settings)
+    reference = constituent_writes(database, pipeline)
+    with database.session() as session:
+        directory.add_organisation(session, "Exampletown Advice", emails=["Help@Advice.example"])
+    referral = make_message(
+        sender=f"Casework <{OFFICE}>",
+        to="Advice <help@advice.example>",
+        subject=f"Benefit appeal [{reference}]",
+        message_id="<advice-referral@office.example.org.uk>",
+        date=utcnow() - timedelta(days=3),
+    )
+    feed(database, pipeline, referral, folder="Sent")
+    # When the body answers from that address, quoting its own reference
+    answer = make_message(
+        sender="Exampletown Advice <HELP@advice.example>",
+        subject="RE: Benefit appeal",
+        in_reply_to="<advice-referral@office.example.org.uk>",
+        body="Our ref: EXA/4411\n\nWe will take the appeal on.\n",
+        date=utcnow() - timedelta(days=1),
+    )
+    feed(database, pipeline, answer)
+    # Then the follow-up is satisfied and their reference is kept
+    assert follow_up_of(database, reference).status == SATISFIED
+    with database.session() as session:
+        [recorded] = session.scalars(select(ThirdPartyReference)).all()
+        assert recorded.reference == "EXA/4411"
+    # And later mail from them quoting only that reference threads to the case
+    later = make_message(
+        sender="help@advice.example", subject="Appeal date", body="Our ref: EXA/4411\n"
+    )
+    outcome = feed(database, pipeline, later)
+    with database.session() as session:
+        case_id = cases.get(session, reference).id
+    assert outcome.ctx.case_id == case_id
+    # While someone else at the same ordinary domain is not that body
+    colleague = make_message(
+        sender="other@advice.example", subject="Appeal date", body="Our ref: EXA/4411\n"
+    )
+    assert feed(database, pipeline, colleague).ctx.case_id != case_id
