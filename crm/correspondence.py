@@ -149,7 +149,7 @@ def add_to_timeline(session: Session, case: Case, message: Message, occurred: da
         "summary": summary[:500],
     }
     insert_rows(session, TimelineEntry, [entry])
-    touch(case, occurred)
+    touch(session, case, occurred)
 
 
 def _store_attachment(session: Session, message: Message, attachment: StoredAttachment) -> None:

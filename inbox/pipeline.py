@@ -136,6 +136,8 @@ class Pipeline:
             if not isolated and step_name not in WRITES_NOTHING:
                 raise NeedsIsolation(step_name) from error
             memo.values.clear()  # the savepoint's rollback may have undone what it remembers
+            if isolated:
+                _forget_rolled_back(session, memo)
             failure = Failure(step_name, f"{type(error).__name__}: {error}")
             self._quarantine(session, ctx, failure)
             return Outcome("quarantined", ctx, failure)
@@ -152,6 +154,19 @@ class Pipeline:
             uidvalidity=ctx.source.uidvalidity,
             uid=ctx.source.uid,
         )
+
+
+def _forget_rolled_back(session: Session, memo: BatchMemo) -> None:
+    """After a savepoint's rollback, let the session load afresh whatever it needs next.
+
+    Rows written straight to the connection (crm.db.insert_loaded, crm.cases.touch) were
+    never part of a flush, so the rollback leaves them in the session as if they were still
+    stored: a case's last activity would stay moved, and a new row that SQLite gives the
+    same rowid would clash with the ghost of the rolled-back one. The savepoint began with a
+    flush, so nothing unwritten is lost.
+    """
+    memo.held.clear()
+    session.expunge_all()
 
 
 def _with_directory(base: ClassifyContext, env: StepEnv) -> ClassifyContext:

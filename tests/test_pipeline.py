@@ -280,3 +280,48 @@ def test_merged_constituent_keeps_every_case(database, pipeline):
         ),
     )
     assert case_of(database, "k3@example.net").constituent_id == keep.id
+
+
+def test_a_message_failing_late_in_a_batch_leaves_the_next_ones_as_if_it_never_came(
+    database, pipeline, monkeypatch
+):
+    from datetime import UTC, datetime, timedelta
+
+    import inbox.pipeline
+    from inbox.batches import run_batch
+
+    def explode(ctx, env):  # a step that fails after everything was written
+        if "EXPLODE" in ctx.parsed.subject:
+            raise RuntimeError("a bug in a late step")
+
+    monkeypatch.setattr(inbox.pipeline, "STEPS", (*inbox.pipeline.STEPS, ("explode", explode)))
+    day = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    first = make_message(message_id="<x1@example.com>", subject="Damp", date=day)
+    run_batch(database, pipeline, [(first, Source("INBOX", 1, next(_uids)))])
+    # Given a batch where a reply (three days on) and a new person's letter both fail late
+    batch = [
+        make_message(
+            message_id="<x2@example.com>",
+            subject="Re: Damp EXPLODE",
+            in_reply_to="<x1@example.com>",
+            date=day + timedelta(days=3),
+        ),
+        make_message(
+            message_id="<x3@example.com>",
+            subject="Re: Damp",
+            in_reply_to="<x1@example.com>",
+            date=day + timedelta(days=2),
+        ),
+        make_message(sender="Ann <ann@example.com>", subject="Bins EXPLODE", date=day),
+        make_message(sender="Bo <bo@example.com>", message_id="<x5@example.com>", date=day),
+    ]
+    counts = run_batch(
+        database, pipeline, [(raw, Source("INBOX", 1, next(_uids))) for raw in batch]
+    )
+    # Then only those two are quarantined: the next new person's rows, which SQLite may
+    # number as the rolled-back ones were, clash with nothing
+    assert (counts.stored, counts.quarantined) == (2, 2)
+    assert case_of(database, "x5@example.com") is not None
+    # And the case's last activity is the stored reply's, not the rolled-back one's
+    case = case_of(database, "x3@example.com")
+    assert case is not None and case.last_activity_at == day + timedelta(days=2)
