@@ -228,6 +228,39 @@ def test_a_bad_message_does_not_block_the_next(database, pipeline):
     assert case_of(database, "f1@example.com") is not None
 
 
+def test_a_case_reopened_earlier_in_a_batch_is_found_by_the_next_letter_on_its_subject(
+    database, pipeline
+):
+    from inbox.batches import run_batch
+
+    feed(database, pipeline, make_message(message_id="<h1@example.com>", subject="Bins"))
+    with database.session() as session:
+        cases.set_status(session, session.scalar(select(Case)), cases.CLOSED, "closed: done")
+    # When one batch brings a reply that reopens the case, then a letter on the same
+    # subject with no threading headers: the second must see the case open again
+    reply = make_message(message_id="<h2@example.com>", in_reply_to="<h1@example.com>")
+    again = make_message(message_id="<h3@example.com>", subject="Re: Bins")
+    run_batch(
+        database, pipeline, [(raw, Source("INBOX", 1, next(_uids))) for raw in (reply, again)]
+    )
+    # Then all three are on the one case
+    assert case_of(database, "h3@example.com").id == case_of(database, "h1@example.com").id
+    assert count(database, Case) == 1
+
+
+def test_threading_lookups_see_what_the_same_transaction_changed(database, pipeline):
+    # The lookups run on the connection, so they flush what the session holds first
+    feed(database, pipeline, make_message(message_id="<k1@example.com>", subject="Bins"))
+    with database.session() as session:
+        case = session.scalar(select(Case))
+        assert cases.open_case_on_subject(session, case.constituent_id, "bins") is case
+        cases.set_status(session, case, cases.CLOSED, "closed: done")  # not flushed yet
+        assert cases.open_case_on_subject(session, case.constituent_id, "bins") is None
+        message = session.scalar(select(Message))
+        message.case_id = None
+        assert cases.by_message_ids(session, ["k1@example.com"]) is None
+
+
 def test_writing_to_a_closed_case_reopens_it(database, pipeline):
     feed(database, pipeline, make_message(message_id="<g1@example.com>"))
     with database.session() as session:
