@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from crm import cases
-from crm.campaigns import normalise, personal
+from crm.campaigns import detect, normalise, personal
 from crm.campaigns.errors import CampaignError
 from crm.campaigns.models import Campaign, CampaignMember, CampaignSignature
 from crm.campaigns.reply import ReplyProgress, reply_progress, reply_to_all, sender_ids
@@ -29,6 +29,7 @@ from crm.settings import Settings
 from crm.tags.service import case_tags
 from crm.types import utcnow
 from inbox.message import Source
+from inbox.parse import parse
 from inbox.pipeline import Pipeline
 from tests.support.campaigngen import PROBLEM, TEMPLATES, Letter, campaign_letters, mixed_mailbox
 from tests.support.mail import make_message
@@ -292,6 +293,34 @@ def test_words_leave_out_postcodes_numbers_addresses_and_names():
     text = "I am Mary Jones of 12 Mill Lane, EX1 2AB (mary@example.com), call 07700 900123."
     words = normalise.words(text, drop=normalise.name_words("Mary Jones"))
     assert words == ["i", "am", "of", "mill", "lane", "call"]
+
+
+TRICKY = [
+    "Dear " + "Annabelle" * 9 + " Smith-Jones,\n\nwe ask " * 3,  # a greeting cut mid-word
+    "o'ab1 2cd'ef o’SW1A 1AA’s xhttps://x.org/a'b awww.y.org mary@x.org's it's",
+    "Kelvin \u212a and \u0130stanbul \u0130\u0130 don’t ’twas",
+    "> quoted words\nmine\n\nOn 2 May, Office <o@x.org> wrote:\n> more quoted",
+    "a,b,c;d.e:f!g?h(i)j[k]l{m}n/o\\p|q\r\ns\rt\u00a0u\u2003v",
+]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_quick_word_count_never_falls_below_the_words_compared(seed):
+    # The campaign step skips reading letters this count says are too short: it must never
+    # say fewer words than the letter body gives, whatever names are dropped
+    letters = [letter.raw for letter in mixed_mailbox({"libraries": 30, "buses": 10}, 40, seed)]
+    texts = [parse(raw, max_attachment_bytes=10**7).text for raw in letters] + TRICKY
+    for text in texts:
+        for drop in ((), normalise.name_words("Mary Jones", "Annabelle")):
+            found = len(normalise.words(normalise.letter_body(text), drop))
+            assert normalise.most_words(text) >= found, text
+
+
+def test_a_letter_just_long_enough_is_still_fingerprinted():
+    body = " ".join(f"word{chr(97 + i % 26)}" for i in range(detect.MIN_WORDS))
+    letter = f"Dear Jane,\n\n{body}\n\nKind regards,\nMary Jones\nEX1 2AB"
+    assert detect.fingerprint(letter) is not None
+    assert detect.fingerprint(letter.replace(" worda", "", 1)) is None
 
 
 def test_personal_part_is_what_the_template_does_not_say():

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 
 from crm.campaigns.models import CampaignBand, CampaignSignature
-from crm.campaigns.normalise import letter_body, shingles, words
+from crm.campaigns.normalise import letter_body, most_words, shingles, words
 from crm.db import insert_rows
 
 NUM_PERM = 128
@@ -79,6 +79,8 @@ def _permutations() -> np.ndarray:
 
 def fingerprint(text: str, drop_words: Iterable[str] = ()) -> Fingerprint | None:
     """The letter's MinHash, or None when it is too short to be a campaign letter."""
+    if most_words(text) < MIN_WORDS:  # most mail is short: no need to read it closely
+        return None
     tokens = words(letter_body(text), drop_words)
     if len(tokens) < MIN_WORDS:
         return None
