@@ -82,19 +82,40 @@ def record_source(
     path: str | None,
 ) -> None:
     """Remember where a message was seen; seeing it again in the same place changes nothing."""
-    values = {"message_pk": message.id, "folder": folder, "uidvalidity": uidvalidity, "uid": uid}
-    if uid is None:
-        exists = session.scalar(
-            select(MessageSource.id).where(
-                MessageSource.message_pk == message.id,
-                MessageSource.folder == folder,
-                MessageSource.path == path,
-            )
-        )
-        if exists is None:
-            session.add(MessageSource(**values, path=path))
+    if uid is None and _seen_at(session, message, folder, path):
         return
-    insert_ignore(session, MessageSource, values | {"path": path})
+    record_first_source(
+        session, message, folder=folder, uidvalidity=uidvalidity, uid=uid, path=path
+    )
+
+
+def record_first_source(
+    session: Session,
+    message: Message,
+    *,
+    folder: str,
+    uidvalidity: int | None,
+    uid: int | None,
+    path: str | None,
+) -> None:
+    """Where a message recorded just now was seen: it was seen nowhere before, so a file's
+    path needs no look-up first (an import of old mail records one for every message)."""
+    values = {"message_pk": message.id, "folder": folder, "uidvalidity": uidvalidity, "uid": uid}
+    if uid is None:  # files: no UID to clash on
+        insert_rows(session, MessageSource, [values | {"path": path}])
+    else:
+        insert_ignore(session, MessageSource, values | {"path": path})
+
+
+def _seen_at(session: Session, message: Message, folder: str, path: str | None) -> bool:
+    found = session.scalar(
+        select(MessageSource.id).where(
+            MessageSource.message_pk == message.id,
+            MessageSource.folder == folder,
+            MessageSource.path == path,
+        )
+    )
+    return found is not None
 
 
 def record_message(

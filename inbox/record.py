@@ -22,7 +22,7 @@ def record(ctx: MessageContext, env: StepEnv) -> None:
         received_at=env.now,
         occurred_at=message_time(ctx, env),
     )
-    correspondence.record_source(
+    correspondence.record_first_source(
         env.session,
         message,
         folder=ctx.source.folder,

@@ -167,6 +167,21 @@ def test_the_same_message_twice_changes_nothing_but_its_sources(database, pipeli
     assert count(database, MessageSource) == 3
 
 
+def test_a_file_imported_again_adds_no_source_and_another_file_adds_one(database, pipeline):
+    raw = make_message(message_id="<e2@example.com>")
+
+    def from_file(path: str) -> str:
+        with database.session() as session:
+            return pipeline.process(session, raw, Source("import", path=path)).status
+
+    assert from_file("/mail/2019/a.eml") == "stored"
+    assert from_file("/mail/2019/a.eml") == "duplicate"
+    assert from_file("/mail/copy/a.eml") == "duplicate"
+    with database.session() as session:
+        paths = session.scalars(select(MessageSource.path).order_by(MessageSource.id)).all()
+    assert paths == ["/mail/2019/a.eml", "/mail/copy/a.eml"]
+
+
 def test_message_without_message_id_is_deduplicated_by_its_bytes(database, pipeline):
     raw = make_message(message_id=None)
     assert feed(database, pipeline, raw).status == "stored"
