@@ -100,11 +100,30 @@ def record_first_source(
 ) -> None:
     """Where a message recorded just now was seen: it was seen nowhere before, so a file's
     path needs no look-up first (an import of old mail records one for every message)."""
-    values = {"message_pk": message.id, "folder": folder, "uidvalidity": uidvalidity, "uid": uid}
+    values = source_values(message.id, folder=folder, uidvalidity=uidvalidity, uid=uid, path=path)
     if uid is None:  # files: no UID to clash on
-        insert_rows(session, MessageSource, [values | {"path": path}])
+        insert_rows(session, MessageSource, [values])
     else:
-        insert_ignore(session, MessageSource, values | {"path": path})
+        record_sources(session, [values])
+
+
+def source_values(
+    message_pk: int, *, folder: str, uidvalidity: int | None, uid: int | None, path: str | None
+) -> dict[str, object]:
+    """One place a message was seen, as a row."""
+    return {
+        "message_pk": message_pk,
+        "folder": folder,
+        "uidvalidity": uidvalidity,
+        "uid": uid,
+        "path": path,
+    }
+
+
+def record_sources(session: Session, rows: list[dict[str, object]]) -> None:
+    """Places messages were seen by folder and UID, in one statement; a folder and UID
+    already held stay with the message they name (IMAP ingest writes a batch's at its end)."""
+    insert_ignore(session, MessageSource, rows)
 
 
 def _seen_at(session: Session, message: Message, folder: str, path: str | None) -> bool:

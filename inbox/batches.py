@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from crm import correspondence
 from crm.db import Database
 from inbox.context import BatchMemo
 from inbox.message import Source
@@ -73,7 +74,7 @@ def _run(
     isolated: bool,
 ) -> Counts:
     counts = Counts()
-    memo = BatchMemo()
+    memo = BatchMemo(sources=[])
     with database.session() as session:
         prefetch(
             session, memo, [(raw, result) for (raw, _), result in zip(batch, parsed, strict=True)]
@@ -83,6 +84,7 @@ def _run(
                 session, raw, source, isolated=isolated, parsed=result, memo=memo
             )
             counts.add(outcome)
+        correspondence.record_sources(session, memo.sources or [])
         if before_commit is not None:
             before_commit(session)
     return counts

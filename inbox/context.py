@@ -32,6 +32,9 @@ class BatchMemo:
     # The session's identity map holds rows weakly: a case opened by one step would be
     # selected again by the next. Holding them here keeps them for the batch.
     held: list[object] = field(default_factory=list)
+    # Where the batch's messages were seen by folder and UID, written together at its end:
+    # nothing reads them before the commit. None: each is written at once.
+    sources: list[dict[str, object]] | None = None
 
     def get(self, key: Hashable, load: Callable[[], T]) -> T:
         if key not in self.values:

@@ -8,6 +8,7 @@ from inbox.context import StepEnv
 from inbox.message import MessageContext, ParsedMessage
 from inbox.outcomes import Duplicate
 from inbox.prefetch import HELD_KEYS
+from inbox.record import seen_again
 
 
 def deduplicate(ctx: MessageContext, env: StepEnv) -> None:
@@ -46,13 +47,5 @@ BODY_COMPARED = 20_000
 
 def note_source(ctx: MessageContext, env: StepEnv) -> None:
     """Remember another place a held message was seen (run after the step's savepoint)."""
-    existing = env.session.get(Message, ctx.message_pk)
-    assert existing is not None
-    correspondence.record_source(
-        env.session,
-        existing,
-        folder=ctx.source.folder,
-        uidvalidity=ctx.source.uidvalidity,
-        uid=ctx.source.uid,
-        path=ctx.source.path,
-    )
+    assert ctx.message_pk is not None
+    seen_again(env, ctx.message_pk, ctx.source)

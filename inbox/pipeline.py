@@ -122,6 +122,7 @@ class Pipeline:
             return Outcome("quarantined", ctx, failure)
         ctx.parsed = parsed
         step_name = "start"
+        sources_before = len(memo.sources) if memo.sources is not None else 0
         try:
             with session.begin_nested() if isolated else nullcontext():
                 for name, step in STEPS:
@@ -137,7 +138,7 @@ class Pipeline:
                 raise NeedsIsolation(step_name) from error
             memo.values.clear()  # the savepoint's rollback may have undone what it remembers
             if isolated:
-                _forget_rolled_back(session, memo)
+                _forget_rolled_back(session, memo, sources_before)
             failure = Failure(step_name, f"{type(error).__name__}: {error}")
             self._quarantine(session, ctx, failure)
             return Outcome("quarantined", ctx, failure)
@@ -156,7 +157,7 @@ class Pipeline:
         )
 
 
-def _forget_rolled_back(session: Session, memo: BatchMemo) -> None:
+def _forget_rolled_back(session: Session, memo: BatchMemo, sources_before: int) -> None:
     """After a savepoint's rollback, let the session load afresh whatever it needs next.
 
     Rows written straight to the connection (crm.db.insert_loaded, crm.cases.touch) were
@@ -167,6 +168,8 @@ def _forget_rolled_back(session: Session, memo: BatchMemo) -> None:
     """
     memo.held.clear()
     session.expunge_all()
+    if memo.sources is not None:  # and the message's sources, not yet written, go too
+        del memo.sources[sources_before:]
 
 
 def _with_directory(base: ClassifyContext, env: StepEnv) -> ClassifyContext:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from crm import correspondence
 from crm.correspondence import NewMessage, StoredAttachment
-from crm.models import Case
+from crm.models import Case, Message
 from inbox.context import StepEnv
-from inbox.message import Kind, MessageContext
+from inbox.message import Kind, MessageContext, Source
 from inbox.threading import message_time
 
 
@@ -22,15 +22,48 @@ def record(ctx: MessageContext, env: StepEnv) -> None:
         received_at=env.now,
         occurred_at=message_time(ctx, env),
     )
-    correspondence.record_first_source(
+    ctx.message_pk = message.id
+    if not _seen_later(env, message.id, ctx.source):
+        correspondence.record_first_source(
+            env.session,
+            message,
+            folder=ctx.source.folder,
+            uidvalidity=ctx.source.uidvalidity,
+            uid=ctx.source.uid,
+            path=ctx.source.path,
+        )
+
+
+def seen_again(env: StepEnv, message_pk: int, source: Source) -> None:
+    """A message already held was seen here too (a copy in Sent, a file imported again)."""
+    if _seen_later(env, message_pk, source):
+        return
+    message = env.session.get(Message, message_pk)
+    assert message is not None
+    correspondence.record_source(
         env.session,
         message,
-        folder=ctx.source.folder,
-        uidvalidity=ctx.source.uidvalidity,
-        uid=ctx.source.uid,
-        path=ctx.source.path,
+        folder=source.folder,
+        uidvalidity=source.uidvalidity,
+        uid=source.uid,
+        path=source.path,
     )
-    ctx.message_pk = message.id
+
+
+def _seen_later(env: StepEnv, message_pk: int, source: Source) -> bool:
+    """In a batch, a folder and UID wait to be written with the others at its end (one
+    statement instead of one per message); a file's path is looked up, so it goes at once."""
+    if env.memo.sources is None or source.uid is None:
+        return False
+    values = correspondence.source_values(
+        message_pk,
+        folder=source.folder,
+        uidvalidity=source.uidvalidity,
+        uid=source.uid,
+        path=source.path,
+    )
+    env.memo.sources.append(values)
+    return True
 
 
 def _new_message(ctx: MessageContext) -> NewMessage:

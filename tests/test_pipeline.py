@@ -370,6 +370,7 @@ def test_a_message_failing_late_in_a_batch_leaves_the_next_ones_as_if_it_never_c
     # number as the rolled-back ones were, clash with nothing
     assert (counts.stored, counts.quarantined) == (2, 2)
     assert case_of(database, "x5@example.com") is not None
+    assert count(database, MessageSource) == 3  # where the stored three were seen, no more
     # And the case's last activity is the stored reply's, not the rolled-back one's
     case = case_of(database, "x3@example.com")
     assert case is not None and case.last_activity_at == day + timedelta(days=2)
