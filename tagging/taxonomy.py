@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from tagging.axes import Axis
 from tagging.rules import Rule
@@ -51,8 +52,12 @@ def normalise_path(text: str, axis: Axis = Axis.ISSUE) -> str:
     return join_path(*split_path(text, axis))
 
 
+@lru_cache(maxsize=4096)
 def path_key(text: str) -> str:
-    """What two spellings of the same name share: case and spacing do not make a new tag."""
+    """What two spellings of the same name share: case and spacing do not make a new tag.
+
+    Remembered: ingest looks up the same few values (the rules' and the fallbacks') a dozen
+    times for every message."""
     return _SPLIT.sub(">", _SPACES.sub(" ", text).strip()).casefold()
 
 

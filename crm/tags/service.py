@@ -143,6 +143,8 @@ def _proposals(index: TaxonomyIndex, rules: RuleSet, features: MessageFeatures) 
     proposals = []
     for proposal in rules.propose(features):
         tag = index.find(proposal.axis, proposal.value)
-        if tag is not None and tag.status == ACTIVE:
-            proposals.append(dataclasses.replace(proposal, value=tag.path))
+        if tag is None or tag.status != ACTIVE:
+            continue
+        spelt = tag.path == proposal.value  # as a rule's value usually is
+        proposals.append(proposal if spelt else dataclasses.replace(proposal, value=tag.path))
     return proposals
