@@ -12,7 +12,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, not_, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    exists,
+    false,
+    func,
+    not_,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from crm.informing.models import CouncillorRequest
@@ -73,15 +85,16 @@ def is_restricted(tag_ids: Sequence[int] | None = None) -> ColumnElement[bool]:
 
 def in_wards(wards: tuple[str, ...]) -> ColumnElement[bool]:
     """The case's constituent has a postcode in one of these districts, sectors or areas.
-    EXISTS on the constituent's key: one probe for a single case, and for a list the
-    planner hashes the ward's people once."""
+
+    The ward's residents as one pattern per branch of a UNION ALL: each branch reads only
+    the postcode index (it carries the ids, migration 0016), where one OR of the patterns
+    made PostgreSQL visit every resident's row, 6 ms for a ward of 8,000 people."""
     if not wards:
         return false()
-    return exists(
-        select(Constituent.id).where(
-            Constituent.id == Case.constituent_id, or_(*map(_postcode_in, wards))
-        )
+    residents = union_all(
+        *(select(Constituent.id).where(p) for area in wards for p in _postcode_patterns(area))
     )
+    return Case.constituent_id.in_(residents)
 
 
 def visible_cases(
@@ -124,11 +137,12 @@ def restricted(session: Session, case_id: int) -> bool:
     return session.scalar(select(Case.id).where(Case.id == case_id, is_restricted())) is not None
 
 
-def _postcode_in(area: str) -> ColumnElement[bool]:
+def _postcode_patterns(area: str) -> list[ColumnElement[bool]]:
+    """The postcodes in an area, as conditions any one of which is enough."""
     postcode = func.upper(Constituent.postcode)
-    if " " in area or any(ch.isdigit() for ch in area[-1:]):
-        if " " in area:  # a sector "EX4 6" or a full postcode
-            return postcode.like(f"{area}%")
-        return or_(postcode == area, postcode.like(f"{area} %"))  # a district "EX4"
+    if " " in area:  # a sector "EX4 6" or a full postcode
+        return [postcode.like(f"{area}%")]
+    if any(ch.isdigit() for ch in area[-1:]):  # a district "EX4"
+        return [postcode == area, postcode.like(f"{area} %")]
     # an area "EX": letters then a digit, so "E" does not take in "EX4"
-    return or_(*(postcode.like(f"{area}{digit}%") for digit in "0123456789"))
+    return [postcode.like(f"{area}{digit}%") for digit in "0123456789"]

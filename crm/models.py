@@ -78,11 +78,12 @@ class Constituent(Base):
 
     __table_args__ = (
         *_trigram_indexes("constituents", "name", "postcode"),
-        # Wards: upper(postcode) LIKE 'EX4 %' (migration 0012).
+        # Wards: upper(postcode) LIKE 'EX4 %', read from the index alone (migrations 0012, 0016).
         Index(
             "ix_constituents_postcode_upper",
             func.upper(column_("postcode")).label("upper_postcode"),
             postgresql_ops={"upper_postcode": "text_pattern_ops"},
+            postgresql_include=["id", "postcode"],
         ).ddl_if(dialect="postgresql"),
     )
 
