@@ -64,6 +64,13 @@ def heard_from(constituent: Constituent, hints: ContactHints) -> Constituent:
     return constituent
 
 
+def has_gaps(constituent: Constituent) -> bool:
+    """Whether a message could still tell us something: a field left empty (see _fill_gaps)."""
+    return not (
+        constituent.name and constituent.address and constituent.postcode and constituent.phone
+    )
+
+
 def create(session: Session, email: str, hints: ContactHints) -> Constituent:
     """A new person with one address (the caller knows the address is nobody's yet)."""
     constituent = Constituent()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from email.utils import getaddresses
+from functools import partial
 
 from crm import constituents
 from crm.constituents import ContactHints
@@ -23,14 +25,14 @@ def match_constituent(ctx: MessageContext, env: StepEnv) -> None:
         text = ctx.parsed.text
         if ctx.classification.writer is not None:  # the constituent's own words are below
             text = forwarded_text(text)
-        person = _find_or_create(ctx, env, writer.email, _hints(writer, text))
+        person = _find_or_create(ctx, env, writer.email, partial(_hints, writer, text))
         ctx.constituent_id = env.memo.hold(person).id
         ctx.constituent_address = writer.email
     elif kind is Kind.OUTGOING:
         counterpart = _counterpart(ctx, env)
         if counterpart is not None:
             person = _find_or_create(
-                ctx, env, counterpart.email, ContactHints(name=counterpart.name)
+                ctx, env, counterpart.email, partial(ContactHints, name=counterpart.name)
             )
             ctx.constituent_id = env.memo.hold(person).id
     elif kind is Kind.AUTO_REPLY and ctx.parsed.sender is not None:
@@ -39,18 +41,22 @@ def match_constituent(ctx: MessageContext, env: StepEnv) -> None:
 
 
 def _find_or_create(
-    ctx: MessageContext, env: StepEnv, email: str, hints: ContactHints
+    ctx: MessageContext, env: StepEnv, email: str, hints: Callable[[], ContactHints]
 ) -> Constituent:
-    """The batch's prefetch asked about the addresses it names: no lookup for those here."""
+    """The batch's prefetch asked about the addresses it names: no lookup for those here.
+
+    The hints are read from the message only when they can be used: reading a signature
+    is wasted on someone whose record has no gap left, as most regular writers' soon has.
+    """
     known: dict[str, Constituent | None] | None = env.memo.values.get(KNOWN_PEOPLE)
     email = email.lower()
     if known is None or email not in known:  # e.g. the writer of a forwarded letter
-        return constituents.find_or_create(env.session, email, hints)
+        return constituents.find_or_create(env.session, email, hints())
     person = known[email]
     if person is not None:
-        return constituents.heard_from(person, hints)
+        return constituents.heard_from(person, hints()) if constituents.has_gaps(person) else person
     ctx.new_constituent = True
-    known[email] = person = constituents.create(env.session, email, hints)
+    known[email] = person = constituents.create(env.session, email, hints())
     return person
 
 

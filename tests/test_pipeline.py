@@ -55,6 +55,43 @@ def test_new_constituent_mail_opens_a_case_with_contact_details(database, pipeli
     assert [e.kind for e in entries] == ["email_in"]
 
 
+def test_a_later_letter_fills_gaps_in_a_record_and_never_overwrites_it(database, pipeline):
+    from inbox.batches import run_batch
+    from inbox.parse import parse
+
+    def batch(*raws: bytes) -> None:  # parsed ahead, as ingest does: the prefetched path
+        items = [(raw, Source("INBOX", 1, next(_uids))) for raw in raws]
+        run_batch(
+            database,
+            pipeline,
+            items,
+            parsed=[parse(raw, max_attachment_bytes=10**6) for raw in raws],
+        )
+
+    no_phone = SIGNED.replace("07700 900123\n", "")
+    moved = SIGNED.replace("12 Acacia Avenue", "3 New Road").replace("07700 900123", "07700 900999")
+    # Given Mary's first letter gives no phone, and Sam's gives everything
+    batch(
+        make_message(body=no_phone, subject="Damp"),
+        make_message(
+            sender="Sam Lee <sam@example.com>", body=SIGNED.replace("Mary Jones", "Sam Lee")
+        ),
+    )
+    # When both write again with other details
+    batch(
+        make_message(body=moved, subject="Bins"),
+        make_message(
+            sender="Sam Lee <sam@example.com>", body=moved.replace("Mary Jones", "Sam Lee")
+        ),
+    )
+    # Then Mary's gap is filled, and nothing either of them had is overwritten
+    with database.session() as session:
+        mary = constituents.find_by_email(session, "mary.jones@example.com")
+        sam = constituents.find_by_email(session, "sam@example.com")
+        assert (mary.phone, "12 Acacia Avenue" in mary.address) == ("07700 900999", True)
+        assert (sam.phone, "12 Acacia Avenue" in sam.address) == ("07700 900123", True)
+
+
 def test_reply_threads_by_in_reply_to_and_references(database, pipeline):
     feed(database, pipeline, make_message(message_id="<a1@example.com>"))
     office_reply = make_message(
