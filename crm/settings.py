@@ -175,6 +175,13 @@ def _days(value: str) -> int:
     return number
 
 
+def _threads(value: str) -> int:
+    number = _integer(value)
+    if not 1 <= number <= 64:
+        raise ValueError(f"expected a number of threads between 1 and 64, got {number}")
+    return number
+
+
 def _minutes(value: str) -> int:
     """A number of minutes between 1 and a day."""
     number = _integer(value)
@@ -294,6 +301,7 @@ class Settings:
     screener_file: Path | None = None  # the enquiry form's questions; None: the shipped ones
     status_link_days: int = 90
     status_emails: bool = False  # status emails to constituents (referred, reply, closed)
+    web_threads: int = 2  # requests one web process works on at once; the rest wait their turn
 
     @property
     def effective_database_url(self) -> str:
@@ -385,4 +393,5 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "screener_file": _existing_file,
     "status_link_days": _days,
     "status_emails": _boolean,
+    "web_threads": _threads,
 }

@@ -36,6 +36,7 @@ def run(
         ("MAILBAG_DATABASE_URL", "mysql://nope"),
         ("MAILBAG_OFFICE_ADDRESSES", "not-an-address"),
         ("MAILBAG_CASE_PREFIX", "MB-2026"),
+        ("MAILBAG_WEB_THREADS", "0"),
     ],
 )
 def test_a_wrong_setting_is_one_line_naming_the_variable(variable, value, tmp_path):

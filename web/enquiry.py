@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import anyio
 from litestar import Request, Router, get, post
 from litestar.background_tasks import BackgroundTask
+from litestar.concurrency import sync_to_thread
 from litestar.datastructures import UploadFile
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.response import Redirect, Template
@@ -74,7 +74,7 @@ async def enquiry_post(request: AnyReq) -> Template | Redirect:
         remote=request.client.host if request.client else "",
     )
     now = utcnow()
-    outcome = await anyio.to_thread.run_sync(receive, database, settings, screener, posted, now)
+    outcome = await sync_to_thread(receive, database, settings, screener, posted, now)
     if outcome.result is Result.RECEIVED:
         return _received(request, outcome, posted)
     return _answer(request, settings, screener, posted, outcome)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
+from litestar.concurrency import sync_to_thread
 from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders
 from litestar.exceptions import NotAuthorizedException
@@ -60,7 +60,7 @@ class SessionUser(AbstractAuthenticationMiddleware):
         if not isinstance(user_id, int) or not isinstance(epoch, int):
             raise NotAuthorizedException("sign in first")
         database: Database = connection.app.state.database
-        me = await anyio.to_thread.run_sync(_load, database, user_id, epoch)
+        me = await sync_to_thread(_load, database, user_id, epoch)  # the pages' own pool
         if me is None:
             raise NotAuthorizedException("sign in again")
         return AuthenticationResult(user=me, auth=None)
