@@ -20,6 +20,37 @@ from inbox.parse import EMAIL_PACKAGE_ERRORS, parse_message_ids
 PRECEDENCE = (Kind.CONSTITUENT, Kind.OUTGOING, Kind.BOUNCE, Kind.AUTO_REPLY, Kind.THIRD_PARTY)
 
 _MAILER_DAEMONS = frozenset({"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"})
+# Senders of non-delivery notices besides the RFC 5321 names: other MTAs' daemons, gateways'
+# "Mail Delivery System" display names, and the null sender ("Mail Delivery System <>").
+_DAEMON_LOCAL_RE = re.compile(
+    r"mailer-?daemon|mail-?daemon|^mdaemon$|postmaster|mail[._-]?delivery", re.IGNORECASE
+)
+_DAEMON_NAME_RE = re.compile(
+    r"mail delivery (?:system|subsystem|service)|mailer[- ]?daemon|postmaster"
+    r"|mail (?:system|administrator)|system administrator",
+    re.IGNORECASE,
+)
+# What a non-delivery notice says in its subject or its first lines, in the wording of the
+# MTAs that do not send RFC 3464 reports (qmail, old Exchange, Yahoo, GroupWise, ...).
+_NON_DELIVERY_RE = re.compile(
+    r"undeliver|\bnot (?:yet )?(?:been |be )?delivered|non-?delivery"
+    r"|(?:could not|couldn't|unable to|wasn't able to|was not able to|cannot) (?:be )?deliver"
+    r"|delivery (?:status|fail|report|problem|notification|warning|error|has failed)"
+    r"|returned mail|mail (?:delivery )?(?:failed|failure|error|warning)|failed mail"
+    r"|failure notice|(?:message|mail) delayed|\bdelayed \d+ (?:hours|days)"
+    r"|user unknown|unknown user|no such (?:user|mailbox|recipient)",
+    re.IGNORECASE,
+)
+NON_DELIVERY_TEXT_LIMIT = 2000  # the notice says what happened first; quoted mail follows
+# Evidence only a mail server writes: an SMTP reply or enhanced status code, a rejected box.
+_SMTP_EVIDENCE_RE = re.compile(
+    r"\b[45]\d\d[ -]#?[45]\.\d{1,3}\.\d{1,3}\b|\b[45]\.[0-7]\.\d{1,3}\b"
+    r"|user unknown|unknown user|no such (?:user|mailbox|recipient)"
+    r"|mailbox (?:unavailable|is full|full|not found)|recipient address rejected"
+    r"|host unknown|permanent (?:fatal )?error"
+    r"|non-delivery report|could not be delivered to the following",
+    re.IGNORECASE,
+)
 # Anchored at the start, so a constituent forwarding a bounce ("Fwd: Undeliverable: ...")
 # is still a constituent.
 _BOUNCE_SUBJECT_RE = re.compile(
@@ -256,6 +287,50 @@ def _has_delivery_status(msg: ParsedMessage) -> bool:
     return _DSN_TEXT_RE.search(msg.text) is not None
 
 
+class NonDeliveryNotice:
+    name = "non-delivery-notice"
+    description = (
+        "A mail server's plain-text notice that mail was not delivered: from a daemon, a "
+        "postmaster or the null sender and saying so, or under a non-delivery subject with an "
+        "SMTP error in its text."
+    )
+    kind = Kind.BOUNCE
+
+    def check(self, msg: ParsedMessage, ctx: ClassifyContext) -> str | None:
+        if delivered_only(msg) or any(rule.check(msg, ctx) for rule in _REPORT_RULES):
+            return None  # a report or a daemon's status fields: those rules give the reason
+        subject = _subject(msg)
+        head = msg.text[:NON_DELIVERY_TEXT_LIMIT]
+        daemon = _daemon_sender(msg)
+        if daemon:
+            found = _NON_DELIVERY_RE.search(subject) or _NON_DELIVERY_RE.search(head)
+            return f'{daemon} says "{found.group()}"' if found else None
+        if _REPLY_PREFIX_RE.match(subject):
+            return None  # a constituent forwarding or answering a bounce writes their own mail
+        found = _NON_DELIVERY_RE.search(subject)
+        evidence = _SMTP_EVIDENCE_RE.search(head) if found else None
+        if found is None or evidence is None:
+            return None
+        return f'non-delivery subject "{found.group()}" with "{evidence.group()}" in the text'
+
+
+_REPLY_PREFIX_RE = re.compile(r"^\W*(?:re|fw|fwd|aw|wg|tr|sv|vs)\s*(?:\[\d+\])?\s*:", re.IGNORECASE)
+
+
+def _daemon_sender(msg: ParsedMessage) -> str | None:
+    """How the sender shows it is a mail server (a daemon's name, the null sender), or None."""
+    if msg.header("return-path").strip() == "<>":
+        return "the null sender (Return-Path: <>)"
+    if msg.sender is None or not msg.sender.email:
+        return "a message with no sender address"
+    local = msg.sender.email.rpartition("@")[0]
+    if _DAEMON_LOCAL_RE.search(local):
+        return f"sender {msg.sender.email}"
+    if _DAEMON_NAME_RE.search(msg.sender.name) or _DAEMON_NAME_RE.search(local):
+        return f'sender "{msg.sender.name or msg.sender.email}"'
+    return None
+
+
 class BounceSubject:
     name = "bounce-subject"
     description = "A subject that mail servers give to non-delivery reports."
@@ -428,12 +503,15 @@ class ThirdPartyDomain:
         return f"sender domain {domain} is under {suffix}" if suffix else None
 
 
+# The rules that read a machine's report fields; they speak first for what they recognise.
+_REPORT_RULES: tuple[Rule, ...] = (DeliveryStatusReport(), MailerDaemon(), DeliveryOrReadReceipt())
 RULES: tuple[Rule, ...] = (
     OfficeForward(),
     OfficeSender(),
     SentFolder(),
     DeliveryStatusReport(),
     MailerDaemon(),
+    NonDeliveryNotice(),
     BounceSubject(),
     AutoSubmitted(),
     DeliveryOrReadReceipt(),

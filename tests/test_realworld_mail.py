@@ -1,0 +1,79 @@
+"""Shapes of real-world mail found by sweeping other mail libraries' test corpora.
+
+Each file under tests/data/realworld/ is a small message written for Mailbag that reproduces
+one shape seen in the wild (not a copy of the message it was found in).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from crm import constituents
+from crm.db import Database
+from crm.models import Message, MessageSource
+from inbox.importer import import_path
+from inbox.pipeline import Pipeline
+
+REALWORLD = Path(__file__).parent / "data" / "realworld"
+
+
+@pytest.fixture
+def imported(database: Database, pipeline: Pipeline) -> Database:
+    counts = import_path(database, pipeline, REALWORLD)
+    files = len(list(REALWORLD.glob("*.eml")))
+    assert (counts.stored, counts.duplicate, counts.quarantined) == (files, 0, 0)
+    return database
+
+
+def by_file(session, name: str) -> Message:
+    """The message imported from the file whose name starts with `name`."""
+    message = session.scalar(
+        select(Message)
+        .join(MessageSource, MessageSource.message_pk == Message.id)
+        .where(MessageSource.path.like(f"%/{name}%"))
+    )
+    assert message is not None, name
+    return message
+
+
+@pytest.mark.parametrize(
+    ("name", "reason_part"),
+    [
+        pytest.param(
+            "bounce-plain-daemon-no-report", "sender mailer-daemon@", id="daemon, plain text"
+        ),
+        pytest.param("bounce-null-sender", "null sender", id="Mail Delivery System <>"),
+        pytest.param("bounce-gateway-smtp-error", "550 5.1.1", id="gateway with SMTP error"),
+    ],
+)
+def test_plain_text_non_delivery_notices_are_bounces_not_cases(
+    imported: Database, name: str, reason_part: str
+) -> None:
+    """Bounces without an RFC 3464 report (qmail, Yahoo, gateways) opened cases before."""
+    with imported.session() as session:
+        bounce = by_file(session, name)
+        assert bounce.kind == "bounce"
+        assert any(reason_part in reason for reason in bounce.kind_reasons), bounce.kind_reasons
+        assert bounce.case_id is None and bounce.constituent_id is None
+        assert constituents.find_by_email(session, "mailer-daemon@mx.example.net") is None
+
+
+@pytest.mark.parametrize(
+    "name", ["constituent-delivery-failure-subject", "constituent-forwards-a-bounce"]
+)
+def test_constituents_writing_about_failed_deliveries_still_open_cases(
+    imported: Database, name: str
+) -> None:
+    with imported.session() as session:
+        letter = by_file(session, name)
+        assert letter.kind == "constituent"
+        assert letter.case_id is not None and letter.constituent_id is not None
+
+
+def test_importing_again_changes_nothing(imported: Database, pipeline: Pipeline) -> None:
+    counts = import_path(imported, pipeline, REALWORLD)
+    assert counts.stored == 0 and counts.quarantined == 0
+    assert counts.duplicate == len(list(REALWORLD.glob("*.eml")))
