@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from crm.models import Case, Constituent, Message
@@ -38,11 +38,19 @@ def case_rows(session: Session, limit: int = 100) -> list[CaseRow]:
 
 
 def not_casework(session: Session, limit: int = 100) -> list[Message]:
-    """Auto-replies, bounces and third-party mail that found no case, for staff to look at."""
+    """Auto-replies, bounces and third-party mail that found no case, for staff to look at.
+
+    Also constituent mail from no one a case could be opened for (no sender address, a no-reply
+    box): the thread step says it is kept here, and it was listed nowhere. Campaign letters
+    without a case of their own always have their constituent, so they stay out.
+    """
     return list(
         session.scalars(
             select(Message)
-            .where(Message.case_id.is_(None), Message.kind != "constituent")
+            .where(
+                Message.case_id.is_(None),
+                or_(Message.kind != "constituent", Message.constituent_id.is_(None)),
+            )
             .order_by(Message.received_at.desc(), Message.id.desc())
             .limit(limit)
         )

@@ -195,11 +195,16 @@ def _message_id(values: list[str]) -> str | None:
 
 
 def _addresses(values: list[str]) -> list[Address]:
-    """Mailboxes from address headers: names decoded, emails lower-cased, empty ones dropped."""
+    """Mailboxes from address headers: names decoded, emails lower-cased, empty ones dropped.
+
+    A token without "@" ("From: Residents Association", an undecoded =?koi8-r?...?= name) is a
+    name with no mailbox, as mail readers show it: taken for an address, it became a sender
+    "residents" that different writers shared.
+    """
     found = []
     for name, addr in getaddresses(values):
         addr = addr.strip().lower()
-        if addr:
+        if "@" in addr:
             found.append(Address(name=decode_header_text(name).strip(), email=addr))
     return found
 

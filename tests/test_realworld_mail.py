@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from crm import constituents
+from crm import constituents, listings
 from crm.db import Database
 from crm.models import Message, MessageSource
 from inbox.importer import import_path
@@ -77,3 +77,29 @@ def test_importing_again_changes_nothing(imported: Database, pipeline: Pipeline)
     counts = import_path(imported, pipeline, REALWORLD)
     assert counts.stored == 0 and counts.quarantined == 0
     assert counts.duplicate == len(list(REALWORLD.glob("*.eml")))
+
+
+def test_a_name_without_an_address_is_no_sender_and_waits_for_staff(imported: Database) -> None:
+    """'From: Residents Association' was read as the address 'residents', shared by writers."""
+    names = [
+        "from-name-without-address-1",
+        "from-name-without-address-2",
+        "from-encoded-name-without-address",
+    ]
+    with imported.session() as session:
+        letters = [by_file(session, name) for name in names]
+        assert all(letter.from_address == "" for letter in letters)
+        assert all(letter.case_id is None and letter.constituent_id is None for letter in letters)
+        assert constituents.find_by_email(session, "residents") is None
+        waiting = {message.id for message in listings.not_casework(session)}
+    assert {letter.id for letter in letters} <= waiting
+    assert all(letter.kind == "constituent" for letter in letters)
+
+
+def test_not_casework_still_leaves_out_constituent_mail_on_a_case(imported: Database) -> None:
+    with imported.session() as session:
+        listed = {message.id for message in listings.not_casework(session)}
+        on_cases = {
+            m.id for m in session.scalars(select(Message).where(Message.case_id.is_not(None)))
+        }
+    assert on_cases and not listed & on_cases
