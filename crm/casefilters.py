@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from crm.campaigns.models import Campaign, CampaignMember, CampaignSignature
 from crm.followups.models import ACTIVE, ESCALATED, FollowUp
 from crm.models import Case, Message
+from crm.outgoing.directory import organisation_names
 from crm.outgoing.models import Organisation, OrganisationAddress
 from crm.reports.period import london_midnight
 
@@ -83,11 +84,11 @@ def in_campaign(campaign_id: int) -> ColumnElement[bool]:
 
 def choices(session: Session) -> FilterChoices:
     """The directory's organisations and the newest campaigns, for the filter form."""
-    names = session.scalars(select(Organisation.name).order_by(Organisation.name)).all()
+    names = organisation_names(session)
     campaigns = session.execute(
         select(Campaign.id, Campaign.name).order_by(Campaign.id.desc()).limit(CAMPAIGN_CHOICES)
     ).all()
-    return FilterChoices(list(names), [(cid, name) for cid, name in campaigns])
+    return FilterChoices(names, [(cid, name) for cid, name in campaigns])
 
 
 def _organisations_named(name: str) -> Select[int]:

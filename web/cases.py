@@ -25,7 +25,7 @@ from crm.outgoing.models import SENT
 from crm.outgoing.send import send_letter
 from crm.tags.rulebook import active_choices
 from crm.tags.service import set_manual
-from crm.users.service import staff
+from crm.users.service import staff_choices
 from tagging.axes import AXES, Axis
 from web.current import Me, staff_only
 from web.email_html import sanitise
@@ -72,7 +72,7 @@ def case_list(request: AnyRequest) -> Template | Redirect:
     with services(request).database.session() as session:
         listing = case_page(session, request.user.viewer, filters)
         choices = active_choices(session)
-        people = [(u.id, u.label) for u in staff(session)]
+        people = staff_choices(session)
         more = casefilters.choices(session)
     return page(
         request,
@@ -119,9 +119,9 @@ def case_view(
         if me.is_staff:
             extra = {
                 "choices": active_choices(session),
-                "people": [(u.id, u.label) for u in staff(session)],
+                "people": staff_choices(session),
                 "letters": letters_for(settings.templates_dir).list(),
-                "organisations": [o.name for o in directory.organisations(session)],
+                "organisations": directory.organisation_names(session),
             }
     return page(request, "case.html", file=file, bodies=bodies, kind=kind, **extra)
 

@@ -146,6 +146,11 @@ def organisations(session: Session) -> list[Organisation]:
     )
 
 
+def organisation_names(session: Session) -> list[str]:
+    """The directory's names alone, for the pages' drop-downs (no addresses to load)."""
+    return list(session.scalars(select(Organisation.name).order_by(Organisation.name)))
+
+
 def add_organisation(
     session: Session,
     name: str,

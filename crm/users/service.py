@@ -125,15 +125,14 @@ def set_password(session: Session, user: User, password: str) -> None:
     user.session_epoch += 1
 
 
-def staff(session: Session) -> list[User]:
-    """People a case can be assigned to."""
-    return list(
-        session.scalars(
-            select(User)
-            .where(User.role != COUNCILLOR, User.active.is_(True))
-            .order_by(User.name, User.email)
-        )
+def staff_choices(session: Session) -> list[tuple[int, str]]:
+    """(id, name or email) of the people a case can be assigned to, for the pages' forms."""
+    rows = session.execute(
+        select(User.id, User.name, User.email)
+        .where(User.role != COUNCILLOR, User.active.is_(True))
+        .order_by(User.name, User.email)
     )
+    return [(user_id, name or email) for user_id, name, email in rows]
 
 
 @dataclass(frozen=True)
