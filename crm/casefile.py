@@ -82,6 +82,7 @@ def open_case_file(
     constituent = case.constituent
     tags = case_tags(session, case.id)
     timeline = _timeline(session, case.id, kind, limit + 1, before)
+    deadline = response_deadline(session, case, settings)
     return CaseFile(
         case=case,
         constituent=constituent,
@@ -92,10 +93,10 @@ def open_case_file(
         pinned=notes.pinned_notes(session, case.id),
         notes=notes.recent_notes(session, case.id, NOTES_LIMIT),
         tags=tags,
-        deadline=response_deadline(session, case, settings),
+        deadline=deadline,
         timeline=timeline[:limit],
         kinds=_kinds(session, case.id),
-        next_deadline=next_deadline(session, settings, case),
+        next_deadline=next_deadline(case, deadline, session),
         request=request_for(session, case.id),
         status_emails_on=settings.status_emails,
         status_emails_stopped=is_opted_out(session, case.id),

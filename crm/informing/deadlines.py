@@ -22,7 +22,7 @@ from crm.informing.models import CouncillorRequest
 from crm.letters.dates import uk_today
 from crm.models import Case
 from crm.settings import Settings
-from crm.tags.deadlines import response_deadlines
+from crm.tags.deadlines import Deadline, response_deadlines
 
 RESPONSE, COUNCILLOR, THIRD_PARTY = "response", "councillor", "third_party"
 
@@ -67,9 +67,15 @@ def next_deadlines(
     }
 
 
-def next_deadline(session: Session, settings: Settings, case: Case) -> CaseDeadline | None:
-    """The soonest deadline of one case (the case page), None when it has none."""
-    return next_deadlines(session, settings, [case.id]).get(case.id)
+def next_deadline(case: Case, response: Deadline | None, session: Session) -> CaseDeadline | None:
+    """The soonest deadline of one case (the case page), whose reply due to the constituent
+    (`response`) the page has already worked out: not asked of the database twice."""
+    if case.status != OPEN:
+        return None
+    rows = [*_requested(session, [case.id]), *_third_parties(session, [case.id])]
+    if response is not None:
+        rows += [_response(case.id, response)]
+    return min(rows, key=_order, default=None)
 
 
 def due_between(
@@ -87,10 +93,13 @@ def due_between(
 
 def _responses(session: Session, settings: Settings, cases: list[Case]) -> list[CaseDeadline]:
     deadlines = response_deadlines(session, [case.id for case in cases], settings)
-    return [
-        CaseDeadline(case_id, d.due, f"reply to the constituent ({d.urgency})", RESPONSE)
-        for case_id, d in deadlines.items()
-    ]
+    return [_response(case_id, d) for case_id, d in deadlines.items()]
+
+
+def _response(case_id: int, deadline: Deadline) -> CaseDeadline:
+    return CaseDeadline(
+        case_id, deadline.due, f"reply to the constituent ({deadline.urgency})", RESPONSE
+    )
 
 
 def _requested(session: Session, case_ids: list[int]) -> list[CaseDeadline]:
