@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Index, String, Text, select
-from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship, selectinload
+from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
 
 from crm.errors import MailbagError, NotFound
 from crm.models import Base, Case, TimelineEntry
@@ -76,11 +76,12 @@ def set_pinned(session: Session, case: Case, note_id: int, pinned: bool) -> Case
 
 
 def pinned_notes(session: Session, case_id: int) -> list[CaseNote]:
+    """Pinned notes, newest first, each with its author in the same query."""
     return list(
         session.scalars(
             select(CaseNote)
             .where(CaseNote.case_id == case_id, CaseNote.pinned.is_(True))
-            .options(selectinload(CaseNote.author))
+            .options(joinedload(CaseNote.author))
             .order_by(CaseNote.created_at.desc())
         )
     )
