@@ -17,6 +17,7 @@ from email.message import Message
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parsedate_to_datetime
 from html import unescape
+from itertools import islice
 
 import mailparser
 from mailparser.exceptions import MailParserError
@@ -111,11 +112,19 @@ def _charset_note(declared: str | None, used: str) -> str:
     return f"8-bit text without a declared charset; read as {used}"
 
 
-def _unsurrogate(value: str) -> str:
-    """Re-read raw 8-bit header bytes (kept as surrogates by the email package) as text."""
+def _unsurrogate(value: str, charset: str | None = None) -> str:
+    """Re-read raw 8-bit header bytes (kept as surrogates by the email package) as text:
+    UTF-8, else the charset the message's body declares, else the usual suspects."""
     if not _SURROGATE_RE.search(value):
         return value
     data = value.encode("utf-8", "surrogateescape")
+    if charset:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            text, note = decode_text(data, charset)
+            if note is None:
+                return text
     return decode_text(data, None)[0]
 
 
@@ -161,16 +170,41 @@ def _header_value(name: str, raw: str) -> str:
         return decode_header_text(value)
 
 
-def _headers(msg: Message) -> Headers:
-    """Every header, lower-cased name to all values in order, decoded when read."""
-    return Headers([(name, str(raw)) for name, raw in msg.raw_items()], _header_value)
+def _raw_headers(msg: Message) -> list[tuple[str, str]]:
+    """Every header as written, with raw 8-bit bytes read in the body's charset when not UTF-8.
+
+    Old mail programs write 8-bit headers in the message's own charset (GB2312, windows-1251,
+    KOI8-R) and mail readers read them so; the cp1252 fallback alone made them mojibake.
+    """
+    items = [(name, str(raw)) for name, raw in msg.raw_items()]
+    if not any(_SURROGATE_RE.search(value) for _, value in items):
+        return items
+    charset = _body_charset(msg)
+    return [(name, _unsurrogate(value, charset)) for name, value in items]
 
 
-def _raw_values(msg: Message, name: str) -> list[str]:
+# Declared for 8-bit text that is mostly windows-1252 in practice: the fallback reads it so.
+_NOT_TELLING_CHARSETS = frozenset({"us-ascii", "ascii", "utf-8", "utf8", "iso-8859-1", "latin-1"})
+_CHARSET_PARTS_READ = 20
+
+
+def _body_charset(msg: Message) -> str | None:
+    """The first charset a part declares that says more than ASCII, UTF-8 or Latin-1."""
+    try:
+        for part in islice(msg.walk(), _CHARSET_PARTS_READ):
+            charset = part.get_content_charset()
+            if charset and charset not in _NOT_TELLING_CHARSETS:
+                return charset
+    except (RecursionError, *EMAIL_PACKAGE_ERRORS):
+        pass
+    return None
+
+
+def _raw_values(items: list[tuple[str, str]], name: str) -> list[str]:
     """The undecoded values of one header, unfolded and with 8-bit bytes read as text."""
     return [
-        _unsurrogate(str(raw)).replace("\r", "").replace("\n", "")
-        for key, raw in msg.raw_items()
+        _unsurrogate(value).replace("\r", "").replace("\n", "")
+        for key, value in items
         if key.lower() == name
     ]
 
@@ -547,11 +581,12 @@ def parse(raw: bytes, max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES) 
     body, parser = _Body(), "email"
     if loaded.whole:
         body, parser = _chosen_body(loaded.raw, loaded.msg, max_attachment_bytes)
-    headers = _headers(loaded.msg)
+    items = _raw_headers(loaded.msg)
+    headers = Headers(items, _header_value)
     if not ("from" in headers or "subject" in headers or _has_body(body)):
         raise ParseError("no From, no Subject and no body")
     defects = loaded.notes + body.defects + body.notes
-    return _assemble(loaded.msg, headers, body, parser, defects)
+    return _assemble(loaded.msg, items, headers, body, parser, defects)
 
 
 def _has_body(body: _Body) -> bool:
@@ -560,22 +595,27 @@ def _has_body(body: _Body) -> bool:
 
 
 def _assemble(
-    msg: Message, headers: Headers, body: _Body, parser: str, defects: list[str]
+    msg: Message,
+    items: list[tuple[str, str]],
+    headers: Headers,
+    body: _Body,
+    parser: str,
+    defects: list[str],
 ) -> ParsedMessage:
     """Fill a ParsedMessage from the header block and the chosen body."""
     texts = [_newlines(t) for t in body.texts]
     html = "\n".join(body.htmls) or None
     text = "\n\n".join(texts) if any(t.strip() for t in texts) else html_to_text(html or "")
-    senders = _addresses(_raw_values(msg, "from")) or _addresses(_raw_values(msg, "sender"))
+    senders = _addresses(_raw_values(items, "from")) or _addresses(_raw_values(items, "sender"))
     return ParsedMessage(
-        message_id=_message_id(_raw_values(msg, "message-id")),
-        in_reply_to=parse_message_ids(" ".join(_raw_values(msg, "in-reply-to"))),
-        references=parse_message_ids(" ".join(_raw_values(msg, "references"))),
+        message_id=_message_id(_raw_values(items, "message-id")),
+        in_reply_to=parse_message_ids(" ".join(_raw_values(items, "in-reply-to"))),
+        references=parse_message_ids(" ".join(_raw_values(items, "references"))),
         subject=headers.get("subject", [""])[0].strip(),
         sender=senders[0] if senders else None,
-        to=_addresses(_raw_values(msg, "to")),
-        cc=_addresses(_raw_values(msg, "cc")),
-        date=_date(_raw_values(msg, "date")),
+        to=_addresses(_raw_values(items, "to")),
+        cc=_addresses(_raw_values(items, "cc")),
+        date=_date(_raw_values(items, "date")),
         text=text,
         html=html,
         attachments=body.attachments,

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from crm import constituents, listings
 from crm.db import Database
-from crm.models import Message, MessageSource
+from crm.models import Case, Message, MessageSource
 from inbox.importer import import_path
 from inbox.pipeline import Pipeline
 
@@ -103,3 +103,23 @@ def test_not_casework_still_leaves_out_constituent_mail_on_a_case(imported: Data
             m.id for m in session.scalars(select(Message).where(Message.case_id.is_not(None)))
         }
     assert on_cases and not listed & on_cases
+
+
+@pytest.mark.parametrize(
+    ("name", "subject", "writer"),
+    [
+        pytest.param("header-8bit-gb2312", "投诉：垃圾收集", "王芳", id="GB2312"),
+        pytest.param(
+            "header-8bit-windows-1251-multipart", "Жалоба на шум", "Иван Петров", id="windows-1251"
+        ),
+    ],
+)
+def test_raw_8bit_headers_are_read_in_the_charset_of_the_body(
+    imported: Database, name: str, subject: str, writer: str
+) -> None:
+    """Unencoded 8-bit headers were read as cp1252 whatever the body declared: mojibake."""
+    with imported.session() as session:
+        letter = by_file(session, name)
+        case = session.get(Case, letter.case_id)
+        assert letter.subject == subject and letter.from_name == writer
+        assert case is not None and case.subject == subject
