@@ -138,7 +138,7 @@ def decode_header_text(value: str) -> str:
         chunks = decode_header(value)
     except EMAIL_PACKAGE_ERRORS:
         return value
-    return "".join(_header_chunk(chunk, charset) for chunk, charset in chunks)
+    return _without_nul("".join(_header_chunk(chunk, charset) for chunk, charset in chunks))
 
 
 def _header_chunk(chunk: bytes | str, charset: str | None) -> str:
@@ -154,6 +154,11 @@ def _header_chunk(chunk: bytes | str, charset: str | None) -> str:
 
 
 def _header_value(name: str, raw: str) -> str:
+    """One header as text, without NUL characters (see _without_nul)."""
+    return _without_nul(_decoded_header_value(name, raw))
+
+
+def _decoded_header_value(name: str, raw: str) -> str:
     """One header as text: the default policy when it copes, our own decoder when not.
 
     A value with no encoded word and no 8-bit byte only needs unfolding: the policy's full
@@ -203,7 +208,7 @@ def _body_charset(msg: Message) -> str | None:
 def _raw_values(items: list[tuple[str, str]], name: str) -> list[str]:
     """The undecoded values of one header, unfolded and with 8-bit bytes read as text."""
     return [
-        _unsurrogate(value).replace("\r", "").replace("\n", "")
+        _without_nul(_unsurrogate(value)).replace("\r", "").replace("\n", "")
         for key, value in items
         if key.lower() == name
     ]
@@ -556,6 +561,15 @@ def _header_block(raw: bytes) -> _Loaded:
     return loaded
 
 
+def _without_nul(text: str) -> str:
+    """Text with its NUL characters dropped: mail readers skip them, PostgreSQL refuses them.
+
+    Spam in mail-parser's corpus ends its base64 with NULs; on PostgreSQL the message went to
+    quarantine at the record step while SQLite kept it.
+    """
+    return text.replace("\x00", "") if "\x00" in text else text
+
+
 def _newlines(text: str) -> str:
     """One line ending everywhere, whatever the sender used."""
     return text.replace("\r\n", "\n").replace("\r", "\n")
@@ -603,8 +617,8 @@ def _assemble(
     defects: list[str],
 ) -> ParsedMessage:
     """Fill a ParsedMessage from the header block and the chosen body."""
-    texts = [_newlines(t) for t in body.texts]
-    html = "\n".join(body.htmls) or None
+    texts = [_without_nul(_newlines(t)) for t in body.texts]
+    html = _without_nul("\n".join(body.htmls)) or None
     text = "\n\n".join(texts) if any(t.strip() for t in texts) else html_to_text(html or "")
     senders = _addresses(_raw_values(items, "from")) or _addresses(_raw_values(items, "sender"))
     return ParsedMessage(

@@ -123,3 +123,14 @@ def test_raw_8bit_headers_are_read_in_the_charset_of_the_body(
         case = session.get(Case, letter.case_id)
         assert letter.subject == subject and letter.from_name == writer
         assert case is not None and case.subject == subject
+
+
+def test_nul_characters_are_dropped_so_postgresql_stores_the_message(imported: Database) -> None:
+    """A body ending in NULs was quarantined at the record step, on PostgreSQL only."""
+    with imported.session() as session:
+        letter = by_file(session, "nul-bytes-in-body-and-subject")
+        assert letter.case_id is not None
+        assert "not backdated." in letter.body_text
+        assert letter.subject == "Housing benefit backdating"
+        for value in (letter.subject, letter.body_text, letter.body_html or ""):
+            assert "\x00" not in value
