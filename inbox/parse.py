@@ -330,9 +330,28 @@ def _visible_text(markup: str) -> str:
 # -- attachments ---------------------------------------------------------------
 
 
-def safe_filename(name: str | None, index: int) -> str:
+# Extensions for parts sent without a filename, so a caseworker's computer can open them: a
+# returned or forwarded message as .eml, not "attachment-1.bin". A fixed list, not mimetypes,
+# whose answers depend on the machine's /etc/mime.types.
+_EXTENSIONS = {
+    "message/rfc822": ".eml",
+    "message/global": ".eml",
+    "message/delivery-status": ".txt",
+    "message/disposition-notification": ".txt",
+    "text/rfc822-headers": ".txt",
+    "text/plain": ".txt",
+    "text/html": ".html",
+    "text/calendar": ".ics",
+    "application/pdf": ".pdf",
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/gif": ".gif",
+}
+
+
+def safe_filename(name: str | None, index: int, content_type: str = "") -> str:
     """A filename safe to show and store: a bare, printable, length-limited basename."""
-    fallback = f"attachment-{index}.bin"
+    fallback = f"attachment-{index}{_EXTENSIONS.get(content_type.lower(), '.bin')}"
     if not name:
         return fallback
     name = _unsurrogate(name).replace("\\", "/").rsplit("/", 1)[-1]
@@ -451,7 +470,7 @@ def _take_text(part: Message, body: _Body) -> None:
 def _take_attachment(part: Message, filename: str | None, body: _Body, limit: int) -> None:
     """Keep an attachment under the size limit; note the ones dropped and why."""
     index = len(body.attachments) + len(body.notes) + 1
-    name = safe_filename(filename, index)
+    name = safe_filename(filename, index, _content_type(part))
     payload = _payload_bytes(part)
     if payload is None:
         body.notes.append(f"attachment {name!r} could not be read and was not kept")

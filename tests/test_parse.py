@@ -281,7 +281,7 @@ def test_attachments_get_safe_decoded_names() -> None:
         "résumé final.pdf",
         "Lettre à .pdf",
         "élève.pdf",
-        "attachment-5.bin",
+        "attachment-5.pdf",
         "hidden.pdf",
     ]
     assert all(a.payload == b"PDF data" for a in parsed.attachments)

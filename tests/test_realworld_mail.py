@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from crm import constituents, listings
 from crm.db import Database
-from crm.models import Case, Message, MessageSource
+from crm.models import Attachment, Case, Message, MessageSource
 from inbox.importer import import_path
 from inbox.pipeline import Pipeline
 
@@ -134,3 +134,13 @@ def test_nul_characters_are_dropped_so_postgresql_stores_the_message(imported: D
         assert letter.subject == "Housing benefit backdating"
         for value in (letter.subject, letter.body_text, letter.body_html or ""):
             assert "\x00" not in value
+
+
+def test_a_message_attached_without_a_name_is_stored_as_eml(imported: Database) -> None:
+    """A forwarded message had the name attachment-1.bin, which no mail program opens."""
+    with imported.session() as session:
+        letter = by_file(session, "forwarded-as-attachment-without-name")
+        (attached,) = session.scalars(
+            select(Attachment).where(Attachment.message_pk == letter.id)
+        ).all()
+    assert (attached.filename, attached.content_type) == ("attachment-1.eml", "message/rfc822")
