@@ -589,6 +589,12 @@ def _without_nul(text: str) -> str:
     return text.replace("\x00", "") if "\x00" in text else text
 
 
+def _one_line(value: str) -> str:
+    """A header shown on one line: the tab that folding leaves (RFC 5322 unfolding only drops
+    the CRLF) and runs of spaces become one space, as mail readers display them."""
+    return " ".join(value.split())
+
+
 def _newlines(text: str) -> str:
     """One line ending everywhere, whatever the sender used."""
     return text.replace("\r\n", "\n").replace("\r", "\n")
@@ -644,7 +650,7 @@ def _assemble(
         message_id=_message_id(_raw_values(items, "message-id")),
         in_reply_to=parse_message_ids(" ".join(_raw_values(items, "in-reply-to"))),
         references=parse_message_ids(" ".join(_raw_values(items, "references"))),
-        subject=headers.get("subject", [""])[0].strip(),
+        subject=_one_line(headers.get("subject", [""])[0]),
         sender=senders[0] if senders else None,
         to=_addresses(_raw_values(items, "to")),
         cc=_addresses(_raw_values(items, "cc")),

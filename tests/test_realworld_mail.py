@@ -144,3 +144,13 @@ def test_a_message_attached_without_a_name_is_stored_as_eml(imported: Database) 
             select(Attachment).where(Attachment.message_pk == letter.id)
         ).all()
     assert (attached.filename, attached.content_type) == ("attachment-1.eml", "message/rfc822")
+
+
+def test_a_folded_subject_is_one_line(imported: Database) -> None:
+    """Folding with CRLF TAB left a tab in the subject of the message and of its case."""
+    expected = "Re: Temporary accommodation for my family after the flood at Riverside Court"
+    with imported.session() as session:
+        letter = by_file(session, "subject-folded-with-tab")
+        case = session.get(Case, letter.case_id)
+        assert letter.subject == expected
+        assert case is not None and case.subject == expected
