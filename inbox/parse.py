@@ -138,7 +138,7 @@ def decode_header_text(value: str) -> str:
         chunks = decode_header(value)
     except EMAIL_PACKAGE_ERRORS:
         return value
-    return _without_nul("".join(_header_chunk(chunk, charset) for chunk, charset in chunks))
+    return _as_shown("".join(_header_chunk(chunk, charset) for chunk, charset in chunks))
 
 
 def _header_chunk(chunk: bytes | str, charset: str | None) -> str:
@@ -154,8 +154,8 @@ def _header_chunk(chunk: bytes | str, charset: str | None) -> str:
 
 
 def _header_value(name: str, raw: str) -> str:
-    """One header as text, without NUL characters (see _without_nul)."""
-    return _without_nul(_decoded_header_value(name, raw))
+    """One header as text, cleaned of NULs and C1 controls (see _as_shown)."""
+    return _as_shown(_decoded_header_value(name, raw))
 
 
 def _decoded_header_value(name: str, raw: str) -> str:
@@ -208,7 +208,7 @@ def _body_charset(msg: Message) -> str | None:
 def _raw_values(items: list[tuple[str, str]], name: str) -> list[str]:
     """The undecoded values of one header, unfolded and with 8-bit bytes read as text."""
     return [
-        _without_nul(_unsurrogate(value)).replace("\r", "").replace("\n", "")
+        _as_shown(_unsurrogate(value)).replace("\r", "").replace("\n", "")
         for key, value in items
         if key.lower() == name
     ]
@@ -580,13 +580,26 @@ def _header_block(raw: bytes) -> _Loaded:
     return loaded
 
 
-def _without_nul(text: str) -> str:
-    """Text with its NUL characters dropped: mail readers skip them, PostgreSQL refuses them.
+def _as_shown(text: str) -> str:
+    """Text with NULs dropped and C1 controls read as windows-1252, as mail readers show it.
 
-    Spam in mail-parser's corpus ends its base64 with NULs; on PostgreSQL the message went to
-    quarantine at the record step while SQLite kept it.
+    NUL: spam in mail-parser's corpus ends its base64 with NULs, and PostgreSQL refuses them
+    (the message went to quarantine at the record step while SQLite kept it). C1: Outlook
+    labels windows-1252 text iso-8859-1, whose decoder turns its quotes and dashes into
+    invisible controls (U+0092 for the apostrophe); every browser reads the label as
+    windows-1252 (WHATWG), and no mail means a C1 control.
     """
-    return text.replace("\x00", "") if "\x00" in text else text
+    if not _NUL_OR_C1_RE.search(text):
+        return text
+    return text.replace("\x00", "").translate(_C1_AS_CP1252)
+
+
+_NUL_OR_C1_RE = re.compile("[\x00\x80-\x9f]")
+_C1_AS_CP1252 = {
+    code: bytes([code]).decode("cp1252")
+    for code in range(0x80, 0xA0)
+    if code not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)  # no windows-1252 character there
+}
 
 
 def _one_line(value: str) -> str:
@@ -642,8 +655,8 @@ def _assemble(
     defects: list[str],
 ) -> ParsedMessage:
     """Fill a ParsedMessage from the header block and the chosen body."""
-    texts = [_without_nul(_newlines(t)) for t in body.texts]
-    html = _without_nul("\n".join(body.htmls)) or None
+    texts = [_as_shown(_newlines(t)) for t in body.texts]
+    html = _as_shown("\n".join(body.htmls)) or None
     text = "\n\n".join(texts) if any(t.strip() for t in texts) else html_to_text(html or "")
     senders = _addresses(_raw_values(items, "from")) or _addresses(_raw_values(items, "sender"))
     return ParsedMessage(

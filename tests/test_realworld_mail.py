@@ -154,3 +154,11 @@ def test_a_folded_subject_is_one_line(imported: Database) -> None:
         case = session.get(Case, letter.case_id)
         assert letter.subject == expected
         assert case is not None and case.subject == expected
+
+
+def test_iso_8859_1_labelled_windows_1252_punctuation_is_shown(imported: Database) -> None:
+    """Outlook's quotes and dashes under an iso-8859-1 label became invisible C1 controls."""
+    with imported.session() as session:
+        letter = by_file(session, "iso-8859-1-label-on-windows-1252-text")
+        assert letter.subject == "The council’s letter about my rent"
+        assert "council’s letter says my rent is “under review” – for six" in letter.body_text
