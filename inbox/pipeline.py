@@ -23,7 +23,7 @@ from inbox.context import BatchMemo, StepEnv
 from inbox.dedupe import deduplicate, note_source
 from inbox.followups import follow_ups
 from inbox.message import MessageContext, Source
-from inbox.outcomes import Duplicate
+from inbox.outcomes import Duplicate, describe_error
 from inbox.parse import parse
 from inbox.parse_pool import Parsed, ParseFailure
 from inbox.record import record
@@ -139,7 +139,7 @@ class Pipeline:
             memo.values.clear()  # the savepoint's rollback may have undone what it remembers
             if isolated:
                 _forget_rolled_back(session, memo, sources_before)
-            failure = Failure(step_name, f"{type(error).__name__}: {error}")
+            failure = Failure(step_name, describe_error(error))
             self._quarantine(session, ctx, failure)
             return Outcome("quarantined", ctx, failure)
         return Outcome("stored", ctx)

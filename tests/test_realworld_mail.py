@@ -6,15 +6,20 @@ one shape seen in the wild (not a copy of the message it was found in).
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import DataError
 
-from crm import constituents, listings
+import inbox.pipeline
+from crm import constituents, listings, quarantine
 from crm.db import Database
 from crm.models import Attachment, Case, Message, MessageSource
+from inbox.context import StepEnv
 from inbox.importer import import_path
+from inbox.message import MessageContext
 from inbox.pipeline import Pipeline
 
 REALWORLD = Path(__file__).parent / "data" / "realworld"
@@ -162,3 +167,27 @@ def test_iso_8859_1_labelled_windows_1252_punctuation_is_shown(imported: Databas
         letter = by_file(session, "iso-8859-1-label-on-windows-1252-text")
         assert letter.subject == "The council’s letter about my rent"
         assert "council’s letter says my rent is “under review” – for six" in letter.body_text
+
+
+def test_a_database_error_is_quarantined_with_a_short_reason(
+    database: Database, pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The reason held a page of SQL and the letter's text (PostgreSQL refusing a NUL)."""
+
+    def refuse(ctx: MessageContext, env: StepEnv) -> None:
+        raise DataError(
+            "INSERT INTO messages (body_text) VALUES (%(body_text)s)",
+            {"body_text": "the letter's private words"},
+            Exception("PostgreSQL text fields cannot contain NUL (0x00) bytes"),
+        )
+
+    monkeypatch.setattr(inbox.pipeline, "STEPS", (*inbox.pipeline.STEPS, ("refuse", refuse)))
+    shutil.copy(REALWORLD / "subject-folded-with-tab.eml", tmp_path / "letter.eml")
+    counts = import_path(database, pipeline, tmp_path)
+    assert counts.quarantined == 1
+    with database.session() as session:
+        (entry,) = quarantine.pending(session)
+    assert entry.step == "refuse"
+    assert entry.error == (
+        "DataError: Exception: PostgreSQL text fields cannot contain NUL (0x00) bytes"
+    )
