@@ -322,7 +322,12 @@ def _daemon_sender(msg: ParsedMessage) -> str | None:
     if msg.header("return-path").strip() == "<>":
         return "the null sender (Return-Path: <>)"
     if msg.sender is None or not msg.sender.email:
-        return "a message with no sender address"
+        # A name without an address is no evidence ("From: Residents Association"), unless it
+        # is a daemon's or the From is the null sender itself.
+        written = " ".join(msg.header("from").split())
+        if written == "<>" or _DAEMON_NAME_RE.search(written):
+            return f'sender "{written}"'
+        return None
     local = msg.sender.email.rpartition("@")[0]
     if _DAEMON_LOCAL_RE.search(local):
         return f"sender {msg.sender.email}"

@@ -89,6 +89,7 @@ def test_a_name_without_an_address_is_no_sender_and_waits_for_staff(imported: Da
     names = [
         "from-name-without-address-1",
         "from-name-without-address-2",
+        "from-name-without-address-3",  # says "not delivered": no daemon, so no bounce
         "from-encoded-name-without-address",
     ]
     with imported.session() as session:
