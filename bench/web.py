@@ -60,7 +60,7 @@ from crm.migrate import upgrade  # noqa: E402
 from crm.settings import Settings  # noqa: E402
 from crm.users.models import User  # noqa: E402
 from tests.support.databases import POSTGRES_ADMIN_URL  # noqa: E402
-from web.app import create_app  # noqa: E402
+from web.app import create_app, freeze_start_up  # noqa: E402
 from web.cases import filters_from  # noqa: E402
 
 DATABASE = "mailbag_bench_web"
@@ -72,7 +72,9 @@ _TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
 def server_app() -> Litestar:
     """The app as `mailbag serve` builds it, for uvicorn's --factory in each worker."""
     settings = Settings.from_env()
-    return create_app(settings, Database.from_settings(settings), secret_key=SECRET)
+    app = create_app(settings, Database.from_settings(settings), secret_key=SECRET)
+    freeze_start_up()
+    return app
 
 
 def urls(name: str) -> tuple[str, str]:

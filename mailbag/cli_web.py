@@ -15,7 +15,7 @@ from crm.users.models import ROLES
 from inbox.retry import retry
 from mailbag import wiring
 from mailbag.cli_support import friendly_errors
-from web.app import create_app
+from web.app import create_app, freeze_start_up
 
 
 def secret_key(settings: Settings) -> str:
@@ -43,6 +43,7 @@ def web_app(app: wiring.App) -> Litestar:
 def run_server(app: Litestar, host: str, port: int) -> None:
     import uvicorn
 
+    freeze_start_up()
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
 
 
