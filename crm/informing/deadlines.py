@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm.cases import OPEN
+from crm.db import one_of_ids
 from crm.followups.models import CHASED
 from crm.followups.models import OPEN as FOLLOW_UP_OPEN
 from crm.followups.status import waiting_for
@@ -44,13 +45,14 @@ def case_deadlines(
     session: Session, settings: Settings, case_ids: Sequence[int]
 ) -> dict[int, list[CaseDeadline]]:
     """Every open case's deadlines, soonest first (cases with none are left out)."""
-    open_cases = list(
-        session.scalars(select(Case).where(Case.id.in_(list(case_ids)), Case.status == OPEN))
+    ids = list(
+        session.scalars(
+            select(Case.id).where(one_of_ids(session, Case.id, case_ids), Case.status == OPEN)
+        )
     )
-    ids = [case.id for case in open_cases]
     found: dict[int, list[CaseDeadline]] = {}
     for deadline in [
-        *_responses(session, settings, open_cases),
+        *_responses(session, settings, ids),
         *_requested(session, ids),
         *_third_parties(session, ids),
     ]:
@@ -91,8 +93,8 @@ def due_between(
     return sorted(rows, key=_order)
 
 
-def _responses(session: Session, settings: Settings, cases: list[Case]) -> list[CaseDeadline]:
-    deadlines = response_deadlines(session, [case.id for case in cases], settings)
+def _responses(session: Session, settings: Settings, case_ids: list[int]) -> list[CaseDeadline]:
+    deadlines = response_deadlines(session, case_ids, settings)
     return [_response(case_id, d) for case_id, d in deadlines.items()]
 
 

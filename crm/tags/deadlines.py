@@ -9,11 +9,12 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
+from crm.db import one_of_ids
 from crm.models import Case
 from crm.settings import Settings
-from crm.tags.models import CaseTag
+from crm.tags.models import CaseTag, TagValue
 from tagging.axes import Axis
 from tagging.deadlines import DEFAULT_RESPONSE_DAYS, add_working_days
 
@@ -43,19 +44,19 @@ def response_deadline(session: Session, case: Case, settings: Settings) -> Deadl
 def response_deadlines(
     session: Session, case_ids: Sequence[int], settings: Settings
 ) -> dict[int, Deadline]:
-    """The same for many cases in one query (a councillor's list of fifty)."""
+    """The same for many cases in one query of plain columns (a councillor's list of fifty)."""
     if not case_ids:
         return {}
-    rows = session.scalars(
-        select(CaseTag)
-        .where(CaseTag.case_id.in_(list(case_ids)), CaseTag.slot == Axis.URGENCY)
-        .options(joinedload(CaseTag.tag))
+    rows = session.execute(
+        select(CaseTag.case_id, TagValue.name, CaseTag.tagged_at)
+        .join(TagValue, TagValue.id == CaseTag.tag_id)
+        .where(one_of_ids(session, CaseTag.case_id, case_ids), CaseTag.slot == Axis.URGENCY)
     )
     days_for = response_days(settings)
     found = {}
-    for row in rows:
-        days = days_for.get(row.tag.name.casefold())
+    for case_id, urgency, tagged_at in rows:
+        days = days_for.get(urgency.casefold())
         if days is not None:
-            start = row.tagged_at.astimezone(LONDON).date()
-            found[row.case_id] = Deadline(row.tag.name, days, start, add_working_days(start, days))
+            start = tagged_at.astimezone(LONDON).date()
+            found[case_id] = Deadline(urgency, days, start, add_working_days(start, days))
     return found
