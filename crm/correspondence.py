@@ -72,45 +72,18 @@ def find_duplicate(session: Session, key: str) -> Message | None:
     return session.scalar(select(Message).where(Message.dedupe_key == key))
 
 
-def record_source(
-    session: Session,
-    message: Message,
-    *,
-    folder: str,
-    uidvalidity: int | None,
-    uid: int | None,
-    path: str | None,
-) -> None:
-    """Remember where a message was seen; seeing it again in the same place changes nothing."""
-    if uid is None and _seen_at(session, message, folder, path):
-        return
-    record_first_source(
-        session, message, folder=folder, uidvalidity=uidvalidity, uid=uid, path=path
-    )
-
-
-def record_first_source(
-    session: Session,
-    message: Message,
-    *,
-    folder: str,
-    uidvalidity: int | None,
-    uid: int | None,
-    path: str | None,
-) -> None:
-    """Where a message recorded just now was seen: it was seen nowhere before, so a file's
-    path needs no look-up first (an import of old mail records one for every message)."""
-    values = source_values(message.id, folder=folder, uidvalidity=uidvalidity, uid=uid, path=path)
-    if uid is None:  # files: no UID to clash on
-        insert_rows(session, MessageSource, [values])
-    else:
-        record_sources(session, [values])
+SourceRow = dict[str, object]
 
 
 def source_values(
-    message_pk: int, *, folder: str, uidvalidity: int | None, uid: int | None, path: str | None
-) -> dict[str, object]:
-    """One place a message was seen, as a row."""
+    message_pk: int,
+    *,
+    folder: str,
+    uidvalidity: int | None = None,
+    uid: int | None = None,
+    path: str | None = None,
+) -> SourceRow:
+    """One place a message was seen (a folder and UID, or a file's path), as a row."""
     return {
         "message_pk": message_pk,
         "folder": folder,
@@ -120,18 +93,34 @@ def source_values(
     }
 
 
-def record_sources(session: Session, rows: list[dict[str, object]]) -> None:
+def record_source(session: Session, row: SourceRow) -> None:
+    """Remember where a message was seen; seeing it again in the same place changes nothing."""
+    if row["uid"] is None and _seen_at(session, row):
+        return
+    record_first_source(session, row)
+
+
+def record_first_source(session: Session, row: SourceRow) -> None:
+    """Where a message recorded just now was seen: it was seen nowhere before, so a file's
+    path needs no look-up first (an import of old mail records one for every message)."""
+    if row["uid"] is None:  # files: no UID to clash on
+        insert_rows(session, MessageSource, [row])
+    else:
+        record_sources(session, [row])
+
+
+def record_sources(session: Session, rows: list[SourceRow]) -> None:
     """Places messages were seen by folder and UID, in one statement; a folder and UID
     already held stay with the message they name (IMAP ingest writes a batch's at its end)."""
     insert_ignore(session, MessageSource, rows)
 
 
-def _seen_at(session: Session, message: Message, folder: str, path: str | None) -> bool:
+def _seen_at(session: Session, row: SourceRow) -> bool:
     found = session.scalar(
         select(MessageSource.id).where(
-            MessageSource.message_pk == message.id,
-            MessageSource.folder == folder,
-            MessageSource.path == path,
+            MessageSource.message_pk == row["message_pk"],
+            MessageSource.folder == row["folder"],
+            MessageSource.path == row["path"],
         )
     )
     return found is not None

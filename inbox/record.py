@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from crm import correspondence
 from crm.correspondence import NewMessage, StoredAttachment
-from crm.models import Case, Message
+from crm.models import Case
 from inbox.context import StepEnv
 from inbox.message import Kind, MessageContext, Source
 from inbox.threading import message_time
@@ -23,46 +23,34 @@ def record(ctx: MessageContext, env: StepEnv) -> None:
         occurred_at=message_time(ctx, env),
     )
     ctx.message_pk = message.id
-    if not _seen_later(env, message.id, ctx.source):
-        correspondence.record_first_source(
-            env.session,
-            message,
-            folder=ctx.source.folder,
-            uidvalidity=ctx.source.uidvalidity,
-            uid=ctx.source.uid,
-            path=ctx.source.path,
-        )
+    row = _source_row(message.id, ctx.source)
+    if not _seen_later(env, row):
+        correspondence.record_first_source(env.session, row)
 
 
 def seen_again(env: StepEnv, message_pk: int, source: Source) -> None:
     """A message already held was seen here too (a copy in Sent, a file imported again)."""
-    if _seen_later(env, message_pk, source):
-        return
-    message = env.session.get(Message, message_pk)
-    assert message is not None
-    correspondence.record_source(
-        env.session,
-        message,
-        folder=source.folder,
-        uidvalidity=source.uidvalidity,
-        uid=source.uid,
-        path=source.path,
-    )
+    row = _source_row(message_pk, source)
+    if not _seen_later(env, row):
+        correspondence.record_source(env.session, row)
 
 
-def _seen_later(env: StepEnv, message_pk: int, source: Source) -> bool:
-    """In a batch, a folder and UID wait to be written with the others at its end (one
-    statement instead of one per message); a file's path is looked up, so it goes at once."""
-    if env.memo.sources is None or source.uid is None:
-        return False
-    values = correspondence.source_values(
+def _source_row(message_pk: int, source: Source) -> correspondence.SourceRow:
+    return correspondence.source_values(
         message_pk,
         folder=source.folder,
         uidvalidity=source.uidvalidity,
         uid=source.uid,
         path=source.path,
     )
-    env.memo.sources.append(values)
+
+
+def _seen_later(env: StepEnv, row: correspondence.SourceRow) -> bool:
+    """In a batch, a folder and UID wait to be written with the others at its end (one
+    statement instead of one per message); a file's path is looked up, so it goes at once."""
+    if env.memo.sources is None or row["uid"] is None:
+        return False
+    env.memo.sources.append(row)
     return True
 
 

@@ -127,9 +127,7 @@ def _record(
         received_at=now,
         occurred_at=now,
     )
-    correspondence.record_source(
-        session, stored, folder=FOLDER, uidvalidity=None, uid=None, path=None
-    )
+    correspondence.record_source(session, correspondence.source_values(stored.id, folder=FOLDER))
     return stored
 
 

@@ -249,9 +249,8 @@ def _record_sent(
             received_at=now,
             occurred_at=now,
         )
-    correspondence.record_source(
-        session, message, folder=OUTBOX_FOLDER, uidvalidity=None, uid=None, path=str(letter.id)
-    )
+    where = correspondence.source_values(message.id, folder=OUTBOX_FOLDER, path=str(letter.id))
+    correspondence.record_source(session, where)
     letter.status, letter.sent_at, letter.error, letter.message_pk = SENT, now, "", message.id
     followups.on_letter_sent(session, settings, letter, message, now)  # wait for the reply
 
