@@ -96,7 +96,7 @@ def open_case_file(
         deadline=deadline,
         timeline=timeline[:limit],
         kinds=_kinds(session, case.id),
-        next_deadline=next_deadline(case, deadline, session),
+        next_deadline=next_deadline(session, case, deadline),
         request=request_for(session, case.id),
         status_emails_on=settings.status_emails,
         status_emails_stopped=is_opted_out(session, case.id),

@@ -69,7 +69,7 @@ def next_deadlines(
     }
 
 
-def next_deadline(case: Case, response: Deadline | None, session: Session) -> CaseDeadline | None:
+def next_deadline(session: Session, case: Case, response: Deadline | None) -> CaseDeadline | None:
     """The soonest deadline of one case (the case page), whose reply due to the constituent
     (`response`) the page has already worked out: not asked of the database twice."""
     if case.status != OPEN:
