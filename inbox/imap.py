@@ -107,7 +107,9 @@ class ImapMailbox:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.close()
+        # Stopped by a signal (Ctrl-C, SIGTERM), perhaps in the middle of a command such as
+        # IDLE's DONE: a polite LOGOUT could wait a whole read timeout on a reply out of step.
+        self.close(polite=exc is None or isinstance(exc, Exception))
 
     # --- session -----------------------------------------------------------------------------
 
@@ -125,17 +127,20 @@ class ImapMailbox:
             self.close()
             raise
 
-    def close(self) -> None:
-        """Log out politely, or just drop the socket if the server is gone."""
+    def close(self, *, polite: bool = True) -> None:
+        """Log out politely, or just drop the socket if the server is gone (or we are)."""
         client, self._client = self._client, None
         self._examined = None
         if client is None:
             return
         try:
-            client.logout()
+            if polite:
+                client.logout()
+                return
         except (IMAPClientError, OSError):
-            with contextlib.suppress(OSError):
-                client.shutdown()
+            pass
+        with contextlib.suppress(OSError):
+            client.shutdown()
 
     def _login(self, client: IMAPClient) -> None:
         """Sign in by password, XOAUTH2 or OAUTHBEARER; refusal becomes ImapAuthError."""
