@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from crm.db import plain_rows
 from crm.informing.models import CouncillorRequest
 from crm.models import Case, Constituent, Message
 from crm.tags.models import CaseTag, TagValue
@@ -57,7 +58,7 @@ def restricted_values() -> Select[int]:
 
 def restricted_tag_ids(session: Session) -> list[int]:
     """Those ids, looked up once for a query over many cases."""
-    return list(session.scalars(restricted_values()))
+    return list(plain_rows(session, restricted_values()).scalars())
 
 
 def is_restricted(tag_ids: Sequence[int] | None = None) -> ColumnElement[bool]:

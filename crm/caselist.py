@@ -32,7 +32,7 @@ from crm.access import (
     restricted_values,
     visible_cases,
 )
-from crm.db import one_of_ids
+from crm.db import one_of_ids, plain_rows
 from crm.followups import status as follow_up_status
 from crm.followups.models import ESCALATED
 from crm.followups.status import Waiting
@@ -222,7 +222,7 @@ def look_up(session: Session, filters: CaseFilters) -> Known:
         for axis, value in filters.tags.items()
     ]
     found: dict[str, list[int]] = defaultdict(list)
-    for tag_id, axis in session.execute(union_all(*wanted)):
+    for tag_id, axis in plain_rows(session, union_all(*wanted)):
         found[axis].append(tag_id)
     return Known(found[""], {axis: found[axis.value] for axis in filters.tags})
 
@@ -267,7 +267,7 @@ def case_page(
         total = rows[0].total
     else:
         capped = matching.limit(count_cap + 1).subquery()
-        total = session.scalar(select(func.count()).select_from(capped)) or 0
+        total = plain_rows(session, select(func.count()).select_from(capped)).scalar() or 0
     ids = [row.id for row in rows]
     tags = _tags_of(session, ids)
     waits = waits_of(session, ids, filters.as_of or utcnow())
@@ -294,27 +294,30 @@ def _page_rows(
 ) -> Sequence[Any]:
     """The page's cases, then their people and owners: the conditions and the sort stay on
     `cases` alone (the planner walks the sort order's index and stops after a page), and
-    only the page's rows are joined. Plain columns, no ORM objects to build."""
+    only the page's rows are joined. Plain columns of plain tables: no ORM objects to
+    build, and no ORM aliases to adapt on every run (half this function's CPU)."""
     order = SORTS.get(sort, SORTS["activity"])
     columns = [*_LISTED, func.count().over().label("total")] if count else _LISTED
     listed = matching.with_only_columns(*columns).order_by(*order)
     listed_page = listed.limit(per_page).offset(offset).subquery("listed")
-    person, owner = aliased(Constituent), aliased(User)
     on_page = ClauseAdapter(listed_page)
-    return session.execute(
+    return plain_rows(
+        session,
         select(
             listed_page,
-            person.name.label("person_name"),
-            person.postcode.label("postcode"),
-            owner.name.label("owner_name"),
-            owner.email.label("owner_email"),
+            _PERSON.c.name.label("person_name"),
+            _PERSON.c.postcode.label("postcode"),
+            _OWNER.c.name.label("owner_name"),
+            _OWNER.c.email.label("owner_email"),
         )
-        .outerjoin(person, person.id == listed_page.c.constituent_id)
-        .outerjoin(owner, owner.id == listed_page.c.owner_id)
-        .order_by(*(on_page.traverse(o) for o in order))
+        .outerjoin(_PERSON, _PERSON.c.id == listed_page.c.constituent_id)
+        .outerjoin(_OWNER, _OWNER.c.id == listed_page.c.owner_id)
+        .order_by(*(on_page.traverse(o) for o in order)),
     ).all()
 
 
+_PERSON = Constituent.__table__.alias("person")
+_OWNER = User.__table__.alias("owner")
 _LISTED = (
     Case.id,
     Case.reference,
@@ -361,10 +364,11 @@ def _tags_of(session: Session, case_ids: list[int]) -> dict[int, list[ListedTag]
     if not case_ids:
         return found
     order = {axis: i for i, axis in enumerate(Axis)}
-    rows = session.execute(
+    rows = plain_rows(
+        session,
         select(CaseTag.case_id, CaseTag.axis, CaseTag.slot, TagValue.path)
         .join(TagValue, TagValue.id == CaseTag.tag_id)
-        .where(one_of_ids(session, CaseTag.case_id, case_ids))
+        .where(one_of_ids(session, CaseTag.case_id, case_ids)),
     ).all()
     for case_id, axis, _slot, path in sorted(
         rows, key=lambda r: (r[0], r[2] is None, order[r[1]], r[3])

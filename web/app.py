@@ -6,7 +6,7 @@ import asyncio
 import gc
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -196,8 +196,11 @@ def _filters(engine: JinjaTemplateEngine) -> None:
 
 def tag_labels(tags: Any) -> Markup:
     """A listed case's tags as labels: a filter, since a macro called per row cost a tenth of
-    the list page's time."""
-    return Markup("").join(
-        Markup('<span class="tag {0}" title="{0}">{1}</span>').format(tag.axis, tag.name)
-        for tag in tags
-    )
+    the list page's time, and each label made once (the taxonomy is small and governed)."""
+    return Markup("".join([_tag_label(tag.axis, tag.name) for tag in tags]))
+
+
+@lru_cache(maxsize=4096)
+def _tag_label(axis: str, name: str) -> str:
+    """One label's HTML, escaped; Markup.format per label cost a fifth of the list page."""
+    return f'<span class="tag {escape(axis)}" title="{escape(axis)}">{escape(name)}</span>'

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm.db import one_of_ids
+from crm.db import one_of_ids, plain_rows
 from crm.followups.models import (
     ACTIVE,
     AWAITING_APPROVAL,
@@ -142,5 +142,5 @@ def _rows(session: Session, where: list[object], limit: int | None = None) -> li
             chases_sent=row.chases_sent,
             held_for=_HELD_FOR.get(row.state or "", "") if row.status == HELD else "",
         )
-        for row in session.execute(query)
+        for row in plain_rows(session, query)
     ]
