@@ -6,7 +6,7 @@ import functools
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar, Unpack
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ARRAY,
@@ -118,7 +118,7 @@ def chunks(values: Collection[Any], size: int = 500) -> Iterator[list[Any]]:
         yield wanted[start : start + size]
 
 
-def plain_rows(session: Session, statement: Executable) -> Result[Unpack[tuple[Any, ...]]]:
+def plain_rows(session: Session, statement: Executable) -> Result[*tuple[Any, ...]]:
     """A query of plain columns run on the session's connection, past the ORM's
     per-statement work (a list page runs a dozen; through the session each cost twice
     the CPU). Pending changes are flushed first, as the session would."""

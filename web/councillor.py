@@ -8,7 +8,7 @@ from litestar.response import Redirect, Template
 
 from crm.caselist import case_page
 from crm.informing import digests, requests
-from crm.informing.deadlines import next_deadlines
+from crm.informing.deadlines import listed_deadlines
 from crm.letters.dates import uk_today
 from crm.types import utcnow
 from crm.users.models import User
@@ -29,9 +29,8 @@ def councillor_cases(request: AnyRequest) -> Template:
     filters = filters_from(request.query_params)
     with app.database.session() as session:
         listing = case_page(session, request.user.viewer, filters)
-        ids = [row.id for row in listing.rows]
-        deadlines = next_deadlines(session, app.settings, ids)
-        raised = requests.raised_by(session, request.user.id, ids)
+        deadlines = listed_deadlines(session, app.settings, listing.rows)
+        raised = requests.raised_by(session, request.user.id, [row.id for row in listing.rows])
     return page(
         request,
         "councillor.html",

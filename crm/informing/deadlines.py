@@ -7,18 +7,19 @@ councillor's "by when" from their request. Only open cases have deadlines.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crm.caselist import ListedCase
 from crm.cases import OPEN
-from crm.db import one_of_ids
+from crm.db import one_of_ids, plain_rows
 from crm.followups.models import CHASED
 from crm.followups.models import OPEN as FOLLOW_UP_OPEN
-from crm.followups.status import waiting_for
+from crm.followups.status import Waiting, waiting_for
 from crm.informing.models import CouncillorRequest
 from crm.letters.dates import uk_today
 from crm.models import Case
@@ -46,27 +47,38 @@ def case_deadlines(
 ) -> dict[int, list[CaseDeadline]]:
     """Every open case's deadlines, soonest first (cases with none are left out)."""
     ids = list(
-        session.scalars(
-            select(Case.id).where(one_of_ids(session, Case.id, case_ids), Case.status == OPEN)
-        )
+        plain_rows(
+            session,
+            select(Case.id).where(one_of_ids(session, Case.id, case_ids), Case.status == OPEN),
+        ).scalars()
     )
+    return _gathered(session, settings, ids, waiting_for(session, ids))
+
+
+def listed_deadlines(
+    session: Session, settings: Settings, rows: Sequence[ListedCase]
+) -> dict[int, CaseDeadline]:
+    """The soonest deadline of each open case on a page of the list (the councillor's
+    view): the page's own status and waits are used, not asked of the database again."""
+    waiting = {row.id: [w.waiting for w in row.waiting] for row in rows if row.status == OPEN}
+    found = _gathered(session, settings, list(waiting), waiting)
+    return {case_id: deadlines[0] for case_id, deadlines in found.items()}
+
+
+def _gathered(
+    session: Session,
+    settings: Settings,
+    open_ids: list[int],
+    waiting: Mapping[int, Sequence[Waiting]],
+) -> dict[int, list[CaseDeadline]]:
     found: dict[int, list[CaseDeadline]] = {}
     for deadline in [
-        *_responses(session, settings, ids),
-        *_requested(session, ids),
-        *_third_parties(session, ids),
+        *_responses(session, settings, open_ids),
+        *_requested(session, open_ids),
+        *_third_parties(waiting),
     ]:
         found.setdefault(deadline.case_id, []).append(deadline)
     return {case_id: sorted(rows, key=_order) for case_id, rows in found.items()}
-
-
-def next_deadlines(
-    session: Session, settings: Settings, case_ids: Sequence[int]
-) -> dict[int, CaseDeadline]:
-    """The soonest deadline of each open case in a list (the councillor's view)."""
-    return {
-        case_id: rows[0] for case_id, rows in case_deadlines(session, settings, case_ids).items()
-    }
 
 
 def next_deadline(session: Session, case: Case, response: Deadline | None) -> CaseDeadline | None:
@@ -74,7 +86,8 @@ def next_deadline(session: Session, case: Case, response: Deadline | None) -> Ca
     (`response`) the page has already worked out: not asked of the database twice."""
     if case.status != OPEN:
         return None
-    rows = [*_requested(session, [case.id]), *_third_parties(session, [case.id])]
+    waiting = waiting_for(session, [case.id])
+    rows = [*_requested(session, [case.id]), *_third_parties(waiting)]
     if response is not None:
         rows += [_response(case.id, response)]
     return min(rows, key=_order, default=None)
@@ -105,20 +118,25 @@ def _response(case_id: int, deadline: Deadline) -> CaseDeadline:
 
 
 def _requested(session: Session, case_ids: list[int]) -> list[CaseDeadline]:
-    rows = session.scalars(
-        select(CouncillorRequest).where(CouncillorRequest.case_id.in_(case_ids))
-    ).all()
+    if not case_ids:
+        return []
+    rows = plain_rows(
+        session,
+        select(
+            CouncillorRequest.case_id, CouncillorRequest.due_on, CouncillorRequest.raised_by_label
+        ).where(one_of_ids(session, CouncillorRequest.case_id, case_ids)),
+    )
     return [
-        CaseDeadline(row.case_id, row.due_on, f"asked for by {row.raised_by_label}", COUNCILLOR)
-        for row in rows
+        CaseDeadline(case_id, due_on, f"asked for by {label}", COUNCILLOR)
+        for case_id, due_on, label in rows
     ]
 
 
-def _third_parties(session: Session, case_ids: list[int]) -> list[CaseDeadline]:
+def _third_parties(waiting: Mapping[int, Sequence[Waiting]]) -> list[CaseDeadline]:
     """Replies still awaited on the sweep's clock (held or escalated ones wait for staff)."""
     return [
         CaseDeadline(w.case_id, uk_today(w.due_at), f"reply from {w.party}", THIRD_PARTY)
-        for rows in waiting_for(session, case_ids).values()
+        for rows in waiting.values()
         for w in rows
         if w.status in (FOLLOW_UP_OPEN, CHASED)
     ]

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm.db import one_of_ids
+from crm.db import one_of_ids, plain_rows
 from crm.models import Case
 from crm.settings import Settings
 from crm.tags.models import CaseTag, TagValue
@@ -47,10 +47,11 @@ def response_deadlines(
     """The same for many cases in one query of plain columns (a councillor's list of fifty)."""
     if not case_ids:
         return {}
-    rows = session.execute(
+    rows = plain_rows(
+        session,
         select(CaseTag.case_id, TagValue.name, CaseTag.tagged_at)
         .join(TagValue, TagValue.id == CaseTag.tag_id)
-        .where(one_of_ids(session, CaseTag.case_id, case_ids), CaseTag.slot == Axis.URGENCY)
+        .where(one_of_ids(session, CaseTag.case_id, case_ids), CaseTag.slot == Axis.URGENCY),
     )
     days_for = response_days(settings)
     found = {}
