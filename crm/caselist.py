@@ -301,35 +301,48 @@ def _page_rows(
     cap: int | None,
 ) -> Sequence[Any]:
     """The page's cases, each with the count of the list (all of it, or the first `cap` in
-    the page's order), then their people and owners. The conditions and the sort stay on
-    `cases` alone (the planner walks the sort order's index and stops at the cap), and
-    only the page's rows are joined. Plain columns of plain tables: no ORM objects to
-    build, and no ORM aliases to adapt on every run (half this function's CPU)."""
+    the page's order), then their people and owners.
+
+    The conditions, the sort and the count read only ids and sort keys, which the sort's
+    index carries with the columns the conditions ask about most (migration 0017): the walk
+    to the page reads no table rows. Only the page's rows are then read and joined. Plain
+    columns of plain tables: no ORM objects to build, no ORM aliases to adapt."""
     order = SORTS.get(sort, SORTS["activity"])
-    listed = matching.with_only_columns(*_LISTED).order_by(*order)
-    counted = (listed if cap is None else listed.limit(cap)).subquery("counted")
+    keys = matching.with_only_columns(*_keys(order)).order_by(*order)
+    counted = (keys if cap is None else keys.limit(cap)).subquery("counted")
     in_counted = ClauseAdapter(counted)
     listed_page = (
-        select(counted, func.count().over().label("total"))
+        select(counted.c.id, func.count().over().label("total"))
         .order_by(*(in_counted.traverse(o) for o in order))
         .limit(per_page)
         .offset(offset)
         .subquery("listed")
     )
-    on_page = ClauseAdapter(listed_page)
     return plain_rows(
         session,
         select(
-            listed_page,
+            *_LISTED,
+            listed_page.c.total,
             _PERSON.c.name.label("person_name"),
             _PERSON.c.postcode.label("postcode"),
             _OWNER.c.name.label("owner_name"),
             _OWNER.c.email.label("owner_email"),
         )
-        .outerjoin(_PERSON, _PERSON.c.id == listed_page.c.constituent_id)
-        .outerjoin(_OWNER, _OWNER.c.id == listed_page.c.owner_id)
-        .order_by(*(on_page.traverse(o) for o in order)),
+        .select_from(listed_page)
+        .join(Case, Case.id == listed_page.c.id)
+        .outerjoin(_PERSON, _PERSON.c.id == Case.constituent_id)
+        .outerjoin(_OWNER, _OWNER.c.id == Case.owner_id)
+        .order_by(*order),
     ).all()
+
+
+def _keys(order: Sequence[Any]) -> list[Any]:
+    """The id and the columns a sort reads: all the walk to a page needs."""
+    columns = {"id": Case.id}
+    for clause in order:
+        column = getattr(clause, "element", clause)
+        columns[column.key] = column
+    return list(columns.values())
 
 
 _PERSON = Constituent.__table__.alias("person")
