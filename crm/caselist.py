@@ -365,7 +365,7 @@ def _search_first(session: Session, text: str) -> ColumnElement[bool] | None:
     None (search inside the list's query) when there is no search, or a very broad one."""
     if not text.strip():
         return None
-    found = session.scalars(search_matches(text).limit(SEARCH_FIRST_MAX + 1)).all()
+    found = plain_rows(session, search_matches(text).limit(SEARCH_FIRST_MAX + 1)).scalars().all()
     if len(found) > SEARCH_FIRST_MAX:
         return None
     return one_of_ids(session, Case.id, [i for i in found if i is not None])
