@@ -8,8 +8,10 @@ loopback (wrk if installed, else an asyncio+httpx client, bench/web_load.py) kee
 requests in flight against each page, signed in as a caseworker or as a councillor: the case
 list, a filtered list (status + issue + owner), two searches (a word in the letters, a
 postcode), a case page with a 2,000-entry timeline, and the councillor's list. Printed for
-each: requests per second, median and 95th percentile latency, beside baselines measured in
-the same run on the same machine: the static stylesheet and the sign-in page (a template and
+each: requests per second, median and 95th percentile latency, the CPU each request cost
+the web server's processes and PostgreSQL's (read from /proc: it moves far less than latency
+when other work shares the machine), beside baselines measured in the same run on the same
+machine: the static stylesheet and the sign-in page (a template and
 no database) under the same load, and the page's own crm call made alone, one at a time, in
 this process (its queries without HTTP, templates or concurrency).
 Target: 95th percentile under 100 ms for each page.
@@ -52,6 +54,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 import crm.schema  # noqa: E402, F401
 from bench import web_data, web_load  # noqa: E402
+from bench.proc_cpu import cpu_seconds  # noqa: E402
 from crm.access import Viewer  # noqa: E402
 from crm.casefile import open_case_file  # noqa: E402
 from crm.caselist import case_page  # noqa: E402
@@ -130,8 +133,9 @@ def _drop() -> None:
 
 
 @contextmanager
-def serving(workers: int) -> Iterator[str]:
-    """uvicorn in a process group of its own, stopped (with its workers) on the way out."""
+def serving(workers: int) -> Iterator[tuple[str, int]]:
+    """uvicorn in a process group of its own, stopped (with its workers) on the way out:
+    its address and its process group."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -149,7 +153,7 @@ def serving(workers: int) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_for(base, server)
-        yield base
+        yield base, server.pid
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -287,17 +291,17 @@ def run(args: argparse.Namespace) -> None:
     )
     print(
         f"{'page':32} {'req/s':>6} {'median':>8} {'p95':>8} {'p99':>8} {'KB':>6} "
-        f"{'p95 ÷ static':>12}   {'crm call alone: median, p95':>28}"
+        f"{'p95 ÷ static':>12} {'CPU/req: web+db':>16}   {'crm call alone: median, p95':>28}"
     )
     chosen = [s for s in scenarios(generated) if not args.only or args.only in s["name"]]
-    with serving(args.workers) as base:
+    with serving(args.workers) as (base, group):
         cookies = {"": "", **{who: sign_in(base, user) for who, user in _users().items()}}
         static = scenarios(generated)[0]
         for scenario in chosen:
             # The static file again just before each page: the machine's state of the moment.
             again = "call" in scenario
-            baseline = load(args, base, "", static, args.seconds / 2) if again else None
-            figures = load(args, base, cookies[scenario["who"]], scenario, args.seconds)
+            baseline = load(args, base, group, "", static, args.seconds / 2) if again else None
+            figures = load(args, base, group, cookies[scenario["who"]], scenario, args.seconds)
             print(line(scenario, figures, baseline, database, people))
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     database.dispose()
@@ -306,16 +310,26 @@ def run(args: argparse.Namespace) -> None:
 
 
 def load(
-    args: argparse.Namespace, base: str, cookie: str, scenario: dict[str, Any], seconds: float
+    args: argparse.Namespace,
+    base: str,
+    group: int,
+    cookie: str,
+    scenario: dict[str, Any],
+    seconds: float,
 ) -> dict[str, Any]:
-    """The page under load for `seconds`, after a warm-up; the page's size with the figures."""
+    """The page under load for `seconds`, after a warm-up; the page's size with the figures,
+    and the CPU each request cost the web server's processes and PostgreSQL's."""
     paths, connections = scenario["paths"], args.connections
     size = max(page_size(base, path, cookie) for path in paths)
     web_load.load(base, paths, cookie, connections=connections, seconds=2)  # warm up
     settle()
+    ours, database = cpu_seconds(group=group), cpu_seconds(name="postgres")
     figures = web_load.load(base, paths, cookie, connections=connections, seconds=seconds)
+    ours, database = cpu_seconds(group=group) - ours, cpu_seconds(name="postgres") - database
     settle()
-    return {**figures, "size": size}
+    per_request = 1000 / max(1, figures["requests"])
+    cpu = {"cpu_web": ours * per_request, "cpu_db": database * per_request}
+    return {**figures, "size": size, **cpu}
 
 
 def line(
@@ -339,9 +353,11 @@ def line(
         latency = f"{'no answer within 10 s':>26}"
     else:
         latency = f"{figures['p50']:6.1f}ms {figures['p95']:6.1f}ms {figures['p99']:6.1f}ms"
+    cpu = f"{figures['cpu_web']:5.1f} +{figures['cpu_db']:5.1f} ms"
     return (
         f"{scenario['name']:32} {figures['rps']:6.0f} {latency} {figures['size'] / 1024:6.1f} "
-        f"{ratio:>12}   {alone:>28}{verdict}" + (f"  ({problems} failed)" if problems else "")
+        f"{ratio:>12} {cpu:>16}   {alone:>28}{verdict}"
+        + (f"  ({problems} failed)" if problems else "")
     )
 
 
