@@ -11,7 +11,7 @@ from sqlalchemy import Table, bindparam, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from crm.db import insert_loaded, upsert_for
+from crm.db import insert_loaded, plain_rows, upsert_for
 from crm.errors import NotFound
 from crm.models import Case, CaseCounter, Message, TimelineEntry
 from crm.types import utcnow
@@ -90,13 +90,8 @@ def open_case_on_subject(session: Session, constituent_id: int, subject_key: str
 
 
 def _first(session: Session, statement: Any, values: dict[str, Any]) -> Any:
-    """The first value of a statement built once, run on the connection: threading asks
-    these for most messages, and the ORM's execution cost more than the query.
-
-    The session is flushed first, as the ORM would: a case reopened or a reply adopted by
-    an earlier message of the batch must be seen."""
-    session.flush()
-    return session.connection().execute(statement, values).scalar()
+    """The first value of a statement built once: threading asks these for most messages."""
+    return plain_rows(session, statement, values).scalar()
 
 
 @functools.cache

@@ -118,12 +118,15 @@ def chunks(values: Collection[Any], size: int = 500) -> Iterator[list[Any]]:
         yield wanted[start : start + size]
 
 
-def plain_rows(session: Session, statement: Executable) -> Result[*tuple[Any, ...]]:
+def plain_rows(
+    session: Session, statement: Executable, values: dict[str, Any] | None = None
+) -> Result[*tuple[Any, ...]]:
     """A query of plain columns run on the session's connection, past the ORM's
-    per-statement work (a list page runs a dozen; through the session each cost twice
-    the CPU). Pending changes are flushed first, as the session would."""
+    per-statement work (a list page runs a dozen, threading one per message; through the
+    session each cost twice the CPU). Pending changes are flushed first, as the session
+    would: a case reopened earlier in the same batch must be seen."""
     session.flush()
-    return session.connection().execute(statement)
+    return session.connection().execute(statement, values)
 
 
 def one_of_ids(session: Session, column: Any, ids: Collection[int]) -> ColumnElement[bool]:
