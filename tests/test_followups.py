@@ -298,24 +298,16 @@ def test_a_housing_association_in_the_directory_is_a_third_party_not_a_constitue
     reference = constituent_writes(database, pipeline)
     with database.session() as session:
         directory.add_organisation(session, "Exampleshire Homes", domains=["exhomes.example"])
-    # Given the office referred the case to the housing association from Outlook
-    referral = make_message(
-        sender=f"Casework <{OFFICE}>",
+    # Given the office referred the case to the housing association from Outlook,
+    # when an officer answers from her own address at the association's domain
+    outcome = refer_and_answer(
+        database,
+        pipeline,
         to="Repairs <repairs@exhomes.example>",
         subject=f"Damp at 4 Mill Lane [{reference}]",
-        message_id="<ha-referral@office.example.org.uk>",
-        date=utcnow() - timedelta(days=3),
+        answer_from="Dana Officer <dana.officer@repairs.exhomes.example>",
+        answer="We will send a surveyor on Tuesday.\n",
     )
-    feed(database, pipeline, referral, folder="Sent")
-    # When an officer answers from her own address at the association's domain
-    answer = make_message(
-        sender="Dana Officer <dana.officer@repairs.exhomes.example>",
-        subject="RE: Damp at 4 Mill Lane",
-        in_reply_to="<ha-referral@office.example.org.uk>",
-        body="We will send a surveyor on Tuesday.\n",
-        date=utcnow() - timedelta(days=1),
-    )
-    outcome = feed(database, pipeline, answer)
     # Then it is the association's reply on the case: no constituent record for the officer
     assert outcome.ctx.classification.kind == "third_party"
     assert "Exampleshire Homes's, in the directory" in outcome.ctx.classification.reasons[0]
@@ -336,23 +328,15 @@ def test_a_body_in_the_directory_by_one_address_at_an_ordinary_domain_is_a_third
     reference = constituent_writes(database, pipeline)
     with database.session() as session:
         directory.add_organisation(session, "Exampletown Advice", emails=["Help@Advice.example"])
-    referral = make_message(
-        sender=f"Casework <{OFFICE}>",
+    # When the body answers the office's referral from that address, quoting its own reference
+    refer_and_answer(
+        database,
+        pipeline,
         to="Advice <help@advice.example>",
         subject=f"Benefit appeal [{reference}]",
-        message_id="<advice-referral@office.example.org.uk>",
-        date=utcnow() - timedelta(days=3),
+        answer_from="Exampletown Advice <HELP@advice.example>",
+        answer="Our ref: EXA/4411\n\nWe will take the appeal on.\n",
     )
-    feed(database, pipeline, referral, folder="Sent")
-    # When the body answers from that address, quoting its own reference
-    answer = make_message(
-        sender="Exampletown Advice <HELP@advice.example>",
-        subject="RE: Benefit appeal",
-        in_reply_to="<advice-referral@office.example.org.uk>",
-        body="Our ref: EXA/4411\n\nWe will take the appeal on.\n",
-        date=utcnow() - timedelta(days=1),
-    )
-    feed(database, pipeline, answer)
     # Then the follow-up is satisfied and their reference is kept
     assert follow_up_of(database, reference).status == SATISFIED
     with database.session() as session:
@@ -371,3 +355,26 @@ def test_a_body_in_the_directory_by_one_address_at_an_ordinary_domain_is_a_third
         sender="other@advice.example", subject="Appeal date", body="Our ref: EXA/4411\n"
     )
     assert feed(database, pipeline, colleague).ctx.case_id != case_id
+
+
+def refer_and_answer(database, pipeline, *, to: str, subject: str, answer_from: str, answer: str):
+    """The office's referral sent from Outlook three days ago, and the body's answer to it
+    yesterday (by In-Reply-To, the reference token left out of the answer's subject)."""
+    mailbox = to.rsplit("<", 1)[-1].split("@", 1)[0]
+    referral_id = f"<referral-{mailbox}@office.example.org.uk>"
+    referral = make_message(
+        sender=f"Casework <{OFFICE}>",
+        to=to,
+        subject=subject,
+        message_id=referral_id,
+        date=utcnow() - timedelta(days=3),
+    )
+    feed(database, pipeline, referral, folder="Sent")
+    reply = make_message(
+        sender=answer_from,
+        subject="RE: " + subject.split(" [", 1)[0],
+        in_reply_to=referral_id,
+        body=answer,
+        date=utcnow() - timedelta(days=1),
+    )
+    return feed(database, pipeline, reply)
