@@ -9,9 +9,10 @@ from sqlalchemy import select
 
 from crm import cases, constituents, quarantine
 from crm.db import Database
-from crm.models import Attachment, Case, Message, MessageSource
+from crm.models import Attachment, Case, Message
 from inbox.importer import import_path
 from inbox.pipeline import Pipeline
+from tests.support.imported import by_file
 
 CORPUS = Path(__file__).parent / "data" / "corpus"
 
@@ -30,17 +31,6 @@ def imported(database: Database, pipeline: Pipeline) -> Database:
     counts = import_path(database, pipeline, CORPUS, batch_size=17)
     assert (counts.stored, counts.duplicate, counts.quarantined) == (47, 1, 2)
     return database
-
-
-def by_file(session, prefix: str) -> Message:
-    """The message imported from the corpus file whose name starts with `prefix`."""
-    message = session.scalar(
-        select(Message)
-        .join(MessageSource, MessageSource.message_pk == Message.id)
-        .where(MessageSource.path.like(f"%/{prefix}%"))
-    )
-    assert message is not None, prefix
-    return message
 
 
 def test_every_thread_lands_on_one_case_of_its_own(imported):

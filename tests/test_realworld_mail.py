@@ -16,11 +16,12 @@ from sqlalchemy.exc import DataError
 import inbox.pipeline
 from crm import constituents, listings, quarantine
 from crm.db import Database
-from crm.models import Attachment, Case, Message, MessageSource
+from crm.models import Attachment, Case, Message
 from inbox.context import StepEnv
 from inbox.importer import import_path
 from inbox.message import MessageContext
 from inbox.pipeline import Pipeline
+from tests.support.imported import by_file
 
 REALWORLD = Path(__file__).parent / "data" / "realworld"
 
@@ -31,17 +32,6 @@ def imported(database: Database, pipeline: Pipeline) -> Database:
     files = len(list(REALWORLD.glob("*.eml")))
     assert (counts.stored, counts.duplicate, counts.quarantined) == (files, 0, 0)
     return database
-
-
-def by_file(session, name: str) -> Message:
-    """The message imported from the file whose name starts with `name`."""
-    message = session.scalar(
-        select(Message)
-        .join(MessageSource, MessageSource.message_pk == Message.id)
-        .where(MessageSource.path.like(f"%/{name}%"))
-    )
-    assert message is not None, name
-    return message
 
 
 @pytest.mark.parametrize(
