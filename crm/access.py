@@ -9,6 +9,7 @@ case unless it is assigned to them. Other staff see every other case.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -51,6 +52,7 @@ class Viewer:
         return cls(user.id, user.email, user.role, tuple(user.wards or ()))
 
 
+@functools.cache  # one statement object, reused: see crm.db.built_once
 def restricted_values() -> Select[int]:
     """The ids of the tag values that restrict a case (safeguarding, special category)."""
     return select(TagValue.id).where(func.lower(TagValue.name).in_(RESTRICTED))

@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from crm.campaigns.models import Campaign, CampaignMember, CampaignSignature
+from crm.db import AnySelect, built_once, plain_rows
 from crm.followups.models import ACTIVE, ESCALATED, FollowUp
 from crm.models import Case, Message
 from crm.outgoing.directory import organisation_names
@@ -85,10 +86,13 @@ def in_campaign(campaign_id: int) -> ColumnElement[bool]:
 def choices(session: Session) -> FilterChoices:
     """The directory's organisations and the newest campaigns, for the filter form."""
     names = organisation_names(session)
-    campaigns = session.execute(
-        select(Campaign.id, Campaign.name).order_by(Campaign.id.desc()).limit(CAMPAIGN_CHOICES)
-    ).all()
+    campaigns = plain_rows(session, _newest_campaigns(session)).all()
     return FilterChoices(names, [(cid, name) for cid, name in campaigns])
+
+
+@built_once
+def _newest_campaigns(dialect: str) -> AnySelect:
+    return select(Campaign.id, Campaign.name).order_by(Campaign.id.desc()).limit(CAMPAIGN_CHOICES)
 
 
 def _organisations_named(name: str) -> Select[int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -12,7 +13,9 @@ from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
     Select,
+    String,
     and_,
+    bindparam,
     exists,
     func,
     literal,
@@ -32,7 +35,7 @@ from crm.access import (
     restricted_values,
     visible_cases,
 )
-from crm.db import one_of_ids, plain_rows
+from crm.db import AnySelect, built_once, one_of_ids, one_of_ids_given, plain_rows
 from crm.followups import status as follow_up_status
 from crm.followups.models import ESCALATED
 from crm.followups.status import Waiting
@@ -146,12 +149,25 @@ def search_condition(text: str) -> ColumnElement[bool]:
 
 
 def search_matches(text: str) -> CompoundSelect[Any]:
-    """The ids of the cases a search finds, whoever may see them.
+    """The ids of the cases a search finds, whoever may see them."""
+    return _matches().params(search_pattern=_pattern(text))
 
-    One narrow query per table, united: each finds its rows through its own index (trigram
+
+def _pattern(text: str) -> str:
+    return f"%{casefilters.escape_like(text.strip().lower())}%"
+
+
+@functools.cache  # one statement object, reused: see crm.db.built_once
+def _first_matches() -> CompoundSelect[Any]:
+    return _matches().limit(SEARCH_FIRST_MAX + 1)
+
+
+@functools.cache
+def _matches() -> CompoundSelect[Any]:
+    """One narrow query per table, united: each finds its rows through its own index (trigram
     indexes on PostgreSQL, migration 0012) rather than reading every letter of every case.
-    """
-    pattern = f"%{casefilters.escape_like(text.strip().lower())}%"
+    The pattern is bound when it runs."""
+    pattern = bindparam("search_pattern", type_=String)
 
     def like(column: Any) -> ColumnElement[bool]:
         return func.lower(column).like(pattern, escape="\\")
@@ -365,7 +381,8 @@ def _search_first(session: Session, text: str) -> ColumnElement[bool] | None:
     None (search inside the list's query) when there is no search, or a very broad one."""
     if not text.strip():
         return None
-    found = plain_rows(session, search_matches(text).limit(SEARCH_FIRST_MAX + 1)).scalars().all()
+    values = {"search_pattern": _pattern(text)}
+    found = plain_rows(session, _first_matches(), values).scalars().all()
     if len(found) > SEARCH_FIRST_MAX:
         return None
     return one_of_ids(session, Case.id, [i for i in found if i is not None])
@@ -393,17 +410,21 @@ def _tags_of(session: Session, case_ids: list[int]) -> dict[int, list[ListedTag]
     if not case_ids:
         return found
     order = {axis: i for i, axis in enumerate(Axis)}
-    rows = plain_rows(
-        session,
-        select(CaseTag.case_id, CaseTag.axis, CaseTag.slot, TagValue.path)
-        .join(TagValue, TagValue.id == CaseTag.tag_id)
-        .where(one_of_ids(session, CaseTag.case_id, case_ids)),
-    ).all()
+    rows = plain_rows(session, _tags_statement(session), {"ids": case_ids}).all()
     for case_id, axis, _slot, path in sorted(
         rows, key=lambda r: (r[0], r[2] is None, order[r[1]], r[3])
     ):
         found[case_id].append(ListedTag(axis.value, path))
     return found
+
+
+@built_once
+def _tags_statement(dialect: str) -> AnySelect:
+    return (
+        select(CaseTag.case_id, CaseTag.axis, CaseTag.slot, TagValue.path)
+        .join(TagValue, TagValue.id == CaseTag.tag_id)
+        .where(one_of_ids_given(dialect, CaseTag.case_id))
+    )
 
 
 def waits_of(session: Session, case_ids: list[int], now: datetime) -> dict[int, list[RowWait]]:

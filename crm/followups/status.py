@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm.db import one_of_ids, plain_rows
+from crm.db import AnySelect, built_once, one_of_ids_given, plain_rows
 from crm.followups.models import (
     ACTIVE,
     AWAITING_APPROVAL,
@@ -65,12 +66,9 @@ def waiting_for(
 ) -> dict[int, list[Waiting]]:
     """For each case in a list, what it is waiting for: live follow-ups, and with
     `escalated` also those left to the representative after the last chase."""
-    statuses = (*ACTIVE, ESCALATED) if escalated else ACTIVE
-    where: list[object] = [one_of_ids(session, FollowUp.case_id, case_ids)]
-    where.append(FollowUp.status.in_(statuses))
-    rows = _rows(session, where)
+    statement = _for_cases_escalated(session) if escalated else _for_cases(session)
     found: dict[int, list[Waiting]] = {}
-    for row in rows:
+    for row in _waits(plain_rows(session, statement, {"ids": list(case_ids)})):
         found.setdefault(row.case_id, []).append(row)
     return found
 
@@ -106,7 +104,24 @@ def to_approve(session: Session) -> list[tuple[ChaseAttempt, Waiting]]:
 
 def _rows(session: Session, where: list[object], limit: int | None = None) -> list[Waiting]:
     """Plain columns, not follow-up objects: a list page reads dozens."""
-    query = (
+    return _waits(plain_rows(session, _query(where, limit)))
+
+
+@built_once
+def _for_cases(dialect: str) -> AnySelect:
+    """A page's cases' live follow-ups: built once, the ids bound when it runs."""
+    return _query([one_of_ids_given(dialect, FollowUp.case_id), FollowUp.status.in_(ACTIVE)])
+
+
+@built_once
+def _for_cases_escalated(dialect: str) -> AnySelect:
+    """... and those escalated to the representative."""
+    statuses = (*ACTIVE, ESCALATED)
+    return _query([one_of_ids_given(dialect, FollowUp.case_id), FollowUp.status.in_(statuses)])
+
+
+def _query(where: list[object], limit: int | None = None) -> AnySelect:
+    return (
         select(
             FollowUp.id,
             FollowUp.case_id,
@@ -130,6 +145,9 @@ def _rows(session: Session, where: list[object], limit: int | None = None) -> li
         .order_by(FollowUp.due_at, FollowUp.id)
         .limit(limit)
     )
+
+
+def _waits(rows: Iterable[Any]) -> list[Waiting]:
     return [
         Waiting(
             follow_up_id=row.id,
@@ -142,5 +160,5 @@ def _rows(session: Session, where: list[object], limit: int | None = None) -> li
             chases_sent=row.chases_sent,
             held_for=_HELD_FOR.get(row.state or "", "") if row.status == HELD else "",
         )
-        for row in plain_rows(session, query)
+        for row in rows
     ]

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from crm.caselist import ListedCase
 from crm.cases import OPEN
-from crm.db import one_of_ids, plain_rows
+from crm.db import AnySelect, built_once, one_of_ids, one_of_ids_given, plain_rows
 from crm.followups.models import CHASED
 from crm.followups.models import OPEN as FOLLOW_UP_OPEN
 from crm.followups.status import Waiting, waiting_for
@@ -120,16 +120,19 @@ def _response(case_id: int, deadline: Deadline) -> CaseDeadline:
 def _requested(session: Session, case_ids: list[int]) -> list[CaseDeadline]:
     if not case_ids:
         return []
-    rows = plain_rows(
-        session,
-        select(
-            CouncillorRequest.case_id, CouncillorRequest.due_on, CouncillorRequest.raised_by_label
-        ).where(one_of_ids(session, CouncillorRequest.case_id, case_ids)),
-    )
+    rows = plain_rows(session, _requests_of(session), {"ids": case_ids})
     return [
         CaseDeadline(case_id, due_on, f"asked for by {label}", COUNCILLOR)
         for case_id, due_on, label in rows
     ]
+
+
+@built_once
+def _requests_of(dialect: str) -> AnySelect:
+    request = CouncillorRequest
+    return select(request.case_id, request.due_on, request.raised_by_label).where(
+        one_of_ids_given(dialect, request.case_id)
+    )
 
 
 def _third_parties(waiting: Mapping[int, Sequence[Waiting]]) -> list[CaseDeadline]:

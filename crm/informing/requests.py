@@ -11,12 +11,13 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from crm import cases
 from crm import constituents as constituent_service
 from crm.constituents import ContactHints
+from crm.db import AnySelect, built_once, one_of_ids_given, plain_rows
 from crm.errors import MailbagError
 from crm.informing.models import CouncillorRequest
 from crm.letters.dates import uk_long_date, uk_today
@@ -195,17 +196,25 @@ def raise_case(
 
 def request_for(session: Session, case_id: int) -> CouncillorRequest | None:
     """The councillor's request that opened a case, if one did."""
-    return session.scalar(select(CouncillorRequest).where(CouncillorRequest.case_id == case_id))
+    return session.scalar(_request_of(session), {"case_id": case_id})
+
+
+@built_once
+def _request_of(dialect: str) -> AnySelect:
+    return select(CouncillorRequest).where(CouncillorRequest.case_id == bindparam("case_id"))
 
 
 def raised_by(session: Session, user_id: int, case_ids: list[int]) -> set[int]:
     """Which of these cases the councillor raised from the request form."""
-    return set(
-        session.scalars(
-            select(CouncillorRequest.case_id).where(
-                CouncillorRequest.case_id.in_(case_ids), CouncillorRequest.raised_by_id == user_id
-            )
-        )
+    values = {"ids": case_ids, "user_id": user_id}
+    return set(plain_rows(session, _raised_by(session), values).scalars())
+
+
+@built_once
+def _raised_by(dialect: str) -> AnySelect:
+    return select(CouncillorRequest.case_id).where(
+        one_of_ids_given(dialect, CouncillorRequest.case_id),
+        CouncillorRequest.raised_by_id == bindparam("user_id"),
     )
 
 

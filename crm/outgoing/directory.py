@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from crm.db import AnySelect, built_once, plain_rows
 from crm.errors import MailbagError, NotFound
 from crm.outgoing.models import Organisation, OrganisationAddress
 
@@ -148,7 +149,12 @@ def organisations(session: Session) -> list[Organisation]:
 
 def organisation_names(session: Session) -> list[str]:
     """The directory's names alone, for the pages' drop-downs (no addresses to load)."""
-    return list(session.scalars(select(Organisation.name).order_by(Organisation.name)))
+    return list(plain_rows(session, _names(session)).scalars())
+
+
+@built_once
+def _names(dialect: str) -> AnySelect:
+    return select(Organisation.name).order_by(Organisation.name)
 
 
 def add_organisation(

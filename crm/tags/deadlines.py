@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm.db import one_of_ids, plain_rows
+from crm.db import AnySelect, built_once, one_of_ids_given, plain_rows
 from crm.models import Case
 from crm.settings import Settings
 from crm.tags.models import CaseTag, TagValue
@@ -47,12 +47,7 @@ def response_deadlines(
     """The same for many cases in one query of plain columns (a councillor's list of fifty)."""
     if not case_ids:
         return {}
-    rows = plain_rows(
-        session,
-        select(CaseTag.case_id, TagValue.name, CaseTag.tagged_at)
-        .join(TagValue, TagValue.id == CaseTag.tag_id)
-        .where(one_of_ids(session, CaseTag.case_id, case_ids), CaseTag.slot == Axis.URGENCY),
-    )
+    rows = plain_rows(session, _urgencies(session), {"ids": list(case_ids)})
     days_for = response_days(settings)
     found = {}
     for case_id, urgency, tagged_at in rows:
@@ -61,3 +56,12 @@ def response_deadlines(
             start = tagged_at.astimezone(LONDON).date()
             found[case_id] = Deadline(urgency, days, start, add_working_days(start, days))
     return found
+
+
+@built_once
+def _urgencies(dialect: str) -> AnySelect:
+    return (
+        select(CaseTag.case_id, TagValue.name, CaseTag.tagged_at)
+        .join(TagValue, TagValue.id == CaseTag.tag_id)
+        .where(one_of_ids_given(dialect, CaseTag.case_id), CaseTag.slot == Axis.URGENCY)
+    )

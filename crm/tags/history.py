@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from crm.db import insert_ignore, insert_rows
+from crm.db import AnySelect, built_once, insert_ignore, insert_rows, plain_rows
 from crm.tags.models import TagEvent, TagRevision, TagValue
 from tagging.axes import Axis
 
@@ -54,8 +54,14 @@ def record_case_changes(
 
 def revision(session: Session) -> str:
     """A token naming the taxonomy as it is now; "" for a database never seeded."""
-    token = session.scalar(select(TagRevision.token).where(TagRevision.id == REVISION_ROW))
+    token = plain_rows(session, _revision_token(session)).scalar()
     return token or ""
+
+
+@built_once
+def _revision_token(dialect: str) -> AnySelect:
+    """Every page asks (the tag choices are cached by it): built once."""
+    return select(TagRevision.token).where(TagRevision.id == REVISION_ROW)
 
 
 def claim_first_seed(session: Session) -> bool:
