@@ -6,12 +6,15 @@ audited here, so the page and the API cannot differ.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from crm import access, audit, notes
+from crm.db import AnySelect, built_once, plain_rows
 from crm.errors import NotFound
 from crm.informing.deadlines import CaseDeadline, next_deadline
 from crm.informing.models import CouncillorRequest
@@ -107,13 +110,13 @@ def open_case_file(
 def _emails(session: Session, constituent: Constituent | None) -> list[str]:
     if constituent is None:
         return []
-    return list(
-        session.scalars(
-            select(ConstituentEmail.email)
-            .where(ConstituentEmail.constituent_id == constituent.id)
-            .order_by(ConstituentEmail.id)
-        )
-    )
+    return list(plain_rows(session, _emails_of(session), {"id": constituent.id}).scalars())
+
+
+@built_once
+def _emails_of(dialect: str) -> AnySelect:
+    email = ConstituentEmail
+    return select(email.email).where(email.constituent_id == bindparam("id")).order_by(email.id)
 
 
 def _timeline(
@@ -121,27 +124,33 @@ def _timeline(
 ) -> list[TimelineEntry]:
     """Newest first, with each entry's message joined in the same query; after `before`,
     the entries older than that one (by time, then id), as the page shows them."""
-    query = (
-        select(TimelineEntry)
-        .where(TimelineEntry.case_id == case_id)
-        .options(joinedload(TimelineEntry.message).load_only(*_SHOWN))
-        .order_by(TimelineEntry.occurred_at.desc(), TimelineEntry.id.desc())
-        .limit(limit)
-    )
-    if kind:
-        query = query.where(TimelineEntry.kind == kind)
+    values: dict[str, Any] = {"case_id": case_id, "limit": limit, "kind": kind}
     anchor = session.get(TimelineEntry, before) if before is not None else None
     if anchor is not None and anchor.case_id == case_id:
+        values |= {"anchor_at": anchor.occurred_at, "anchor_id": anchor.id}
+    query = _timeline_query(bool(kind), "anchor_id" in values)
+    return list(session.scalars(query, values))
+
+
+@functools.cache  # one statement object for each shape, reused: see crm.db.built_once
+def _timeline_query(of_kind: bool, older: bool) -> AnySelect:
+    entry = TimelineEntry
+    query = (
+        select(entry)
+        .where(entry.case_id == bindparam("case_id"))
+        .options(joinedload(entry.message).load_only(*_SHOWN))
+        .order_by(entry.occurred_at.desc(), entry.id.desc())
+        .limit(bindparam("limit"))
+    )
+    if of_kind:
+        query = query.where(entry.kind == bindparam("kind"))
+    if older:
+        at: Any = bindparam("anchor_at", type_=entry.occurred_at.type)
+        anchor_id: Any = bindparam("anchor_id")
         query = query.where(
-            or_(
-                TimelineEntry.occurred_at < anchor.occurred_at,
-                and_(
-                    TimelineEntry.occurred_at == anchor.occurred_at,
-                    TimelineEntry.id < anchor.id,
-                ),
-            )
+            or_(entry.occurred_at < at, and_(entry.occurred_at == at, entry.id < anchor_id))
         )
-    return list(session.scalars(query))
+    return query
 
 
 # What the page and the API show of a message; its other columns (headers, JSON lists) are
@@ -157,8 +166,10 @@ _SHOWN = (
 
 
 def _kinds(session: Session, case_id: int) -> list[str]:
-    return sorted(
-        session.scalars(
-            select(TimelineEntry.kind).where(TimelineEntry.case_id == case_id).distinct()
-        )
-    )
+    return sorted(plain_rows(session, _kinds_of(session), {"case_id": case_id}).scalars())
+
+
+@built_once
+def _kinds_of(dialect: str) -> AnySelect:
+    entry = TimelineEntry
+    return select(entry.kind).where(entry.case_id == bindparam("case_id")).distinct()

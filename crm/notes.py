@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, select
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, bindparam, select
 from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
 
+from crm.db import AnySelect, built_once
 from crm.errors import MailbagError, NotFound
 from crm.models import Base, Case, TimelineEntry
 from crm.types import utcnow
@@ -77,24 +78,30 @@ def set_pinned(session: Session, case: Case, note_id: int, pinned: bool) -> Case
 
 def pinned_notes(session: Session, case_id: int) -> list[CaseNote]:
     """Pinned notes, newest first, each with its author in the same query."""
-    return list(
-        session.scalars(
-            select(CaseNote)
-            .where(CaseNote.case_id == case_id, CaseNote.pinned.is_(True))
-            .options(joinedload(CaseNote.author))
-            .order_by(CaseNote.created_at.desc())
-        )
-    )
+    return list(session.scalars(_pinned(session), {"case_id": case_id}))
 
 
 def recent_notes(session: Session, case_id: int, limit: int) -> list[CaseNote]:
     """The newest notes first, each with its author in the same query."""
-    return list(
-        session.scalars(
-            select(CaseNote)
-            .where(CaseNote.case_id == case_id)
-            .options(joinedload(CaseNote.author))
-            .order_by(CaseNote.id.desc())
-            .limit(limit)
-        )
+    return list(session.scalars(_recent(session), {"case_id": case_id, "limit": limit}))
+
+
+@built_once
+def _pinned(dialect: str) -> AnySelect:
+    return (
+        select(CaseNote)
+        .where(CaseNote.case_id == bindparam("case_id"), CaseNote.pinned.is_(True))
+        .options(joinedload(CaseNote.author))
+        .order_by(CaseNote.created_at.desc())
+    )
+
+
+@built_once
+def _recent(dialect: str) -> AnySelect:
+    return (
+        select(CaseNote)
+        .where(CaseNote.case_id == bindparam("case_id"))
+        .options(joinedload(CaseNote.author))
+        .order_by(CaseNote.id.desc())
+        .limit(bindparam("limit"))
     )

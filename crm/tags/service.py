@@ -9,10 +9,11 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from crm import cases
+from crm.db import AnySelect, built_once
 from crm.models import Case
 from crm.settings import Settings
 from crm.tags import sources
@@ -109,11 +110,16 @@ def retag(
 
 def case_tags(session: Session, case_id: int) -> list[CaseTag]:
     """The case's tags, the one-per-axis values first, in axis order."""
-    rows = session.scalars(
-        select(CaseTag).where(CaseTag.case_id == case_id).options(joinedload(CaseTag.tag))
-    ).all()
+    rows = session.scalars(_tags_of_case(session), {"case_id": case_id}).all()
     order = {axis: i for i, axis in enumerate(Axis)}
     return sorted(rows, key=lambda r: (r.slot is None, order[r.axis], r.tag.path))
+
+
+@built_once
+def _tags_of_case(dialect: str) -> AnySelect:
+    """Built once: every case page reads it."""
+    wanted = CaseTag.case_id == bindparam("case_id")
+    return select(CaseTag).where(wanted).options(joinedload(CaseTag.tag))
 
 
 def _retag_case(session: Session, index: TaxonomyIndex, rules: RuleSet, case: Case) -> list[Change]:
