@@ -12,7 +12,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.types import Message, Scope
 
 from crm.db import Database
-from crm.users.models import User
+from crm.users.service import signed_in
 from web.current import Me
 
 CSP = "; ".join(
@@ -69,7 +69,7 @@ class SessionUser(AbstractAuthenticationMiddleware):
 def _load(database: Database, user_id: int, epoch: int) -> Me | None:
     """The user, if still active and the session was not ended by a sign-out since."""
     with database.session() as session:
-        user = session.get(User, user_id)
-        if user is None or not user.active or user.session_epoch != epoch:
-            return None
-        return Me.of(user)
+        user = signed_in(session, user_id, epoch)
+    if user is None:
+        return None
+    return Me(user.id, user.email, user.name, user.role, tuple(user.wards or ()))

@@ -6,13 +6,15 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from crm import audit
+from crm.db import AnySelect, built_once, plain_rows
 from crm.errors import MailbagError, NotFound
 from crm.types import utcnow
 from crm.users.models import COUNCILLOR, OFFICE_MANAGER, ROLES, LoginAttempt, User
@@ -118,6 +120,22 @@ def sign_out(session: Session, user_id: int) -> None:
         audit.record(session, "sign_out", who=user.email)
 
 
+def signed_in(session: Session, user_id: int, epoch: int) -> Any | None:
+    """The user behind a session cookie (id, email, name, role, wards), while active and not
+    signed out since; None otherwise. Plain columns: every request asks."""
+    values = {"user_id": user_id, "epoch": epoch}
+    return plain_rows(session, _signed_in(session), values).first()
+
+
+@built_once
+def _signed_in(dialect: str) -> AnySelect:
+    return select(User.id, User.email, User.name, User.role, User.wards).where(
+        User.id == bindparam("user_id"),
+        User.active.is_(True),
+        User.session_epoch == bindparam("epoch"),
+    )
+
+
 def set_password(session: Session, user: User, password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise UserError(f"the password must be at least {MIN_PASSWORD} characters")
@@ -127,12 +145,17 @@ def set_password(session: Session, user: User, password: str) -> None:
 
 def staff_choices(session: Session) -> list[tuple[int, str]]:
     """(id, name or email) of the people a case can be assigned to, for the pages' forms."""
-    rows = session.execute(
+    rows = plain_rows(session, _staff(session))
+    return [(user_id, name or email) for user_id, name, email in rows]
+
+
+@built_once
+def _staff(dialect: str) -> AnySelect:
+    return (
         select(User.id, User.name, User.email)
         .where(User.role != COUNCILLOR, User.active.is_(True))
         .order_by(User.name, User.email)
     )
-    return [(user_id, name or email) for user_id, name, email in rows]
 
 
 @dataclass(frozen=True)
