@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from crm import caselist
 from crm.access import Viewer
 from crm.casefile import open_case_file
 from crm.caselist import CaseFilters, case_page
@@ -110,6 +113,28 @@ def test_search_finds_a_case_by_each_kind_of_fragment_and_lists_it_once(
             "2",
             "1",
         ]
+
+
+def test_a_search_that_finds_more_than_it_sorts_apart_lists_the_same_pages(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 6 cases a search for "case" finds, and a search sorted apart only up to 3 cases
+    add_cases(database, 6)
+    monkeypatch.setattr(caselist, "SEARCH_FIRST_MAX", 3)
+    seen, totals = [], []
+    for number in range(1, 5):  # the fourth page is past the end
+        with database.session() as session:
+            listing = case_page(
+                session, MANAGER, CaseFilters(search="case", per_page=2, page=number)
+            )
+        seen += references(listing)
+        totals.append(listing.total)
+    # Then the broad search goes through the list's own query: every case once, counted
+    assert seen == ["6", "5", "4", "3", "2", "1"]
+    assert totals == [6, 6, 6, 6]
+    with database.session() as session:  # a narrow one is still sorted apart
+        narrow = case_page(session, MANAGER, CaseFilters(search="asbestos"))
+    assert (references(narrow), narrow.total) == (["1"], 1)
 
 
 def test_the_timeline_pages_newest_first_without_losing_entries_that_share_a_time(
