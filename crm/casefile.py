@@ -86,6 +86,7 @@ def open_case_file(
     tags = case_tags(session, case.id)
     timeline = _timeline(session, case.id, kind, limit + 1, before)
     deadline = response_deadline(session, case, settings)
+    case_notes = notes.notes_of(session, case.id, NOTES_LIMIT)
     return CaseFile(
         case=case,
         constituent=constituent,
@@ -93,8 +94,8 @@ def open_case_file(
         restricted=bool(restricted),
         sensitivity=next((t.tag.name for t in tags if t.slot == "sensitivity"), ""),
         owner=owner,
-        pinned=notes.pinned_notes(session, case.id),
-        notes=notes.recent_notes(session, case.id, NOTES_LIMIT),
+        pinned=case_notes.pinned,
+        notes=case_notes.recent,
         tags=tags,
         deadline=deadline,
         timeline=timeline[:limit],

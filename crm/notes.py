@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, bindparam, select
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, bindparam, or_, select
 from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
 
 from crm.db import AnySelect, built_once
@@ -76,32 +77,29 @@ def set_pinned(session: Session, case: Case, note_id: int, pinned: bool) -> Case
     return note
 
 
-def pinned_notes(session: Session, case_id: int) -> list[CaseNote]:
-    """Pinned notes, newest first, each with its author in the same query."""
-    return list(session.scalars(_pinned(session), {"case_id": case_id}))
+@dataclass(frozen=True)
+class CaseNotes:
+    pinned: list[CaseNote]  # every pinned note, newest first
+    recent: list[CaseNote]  # the newest notes, pinned or not
 
 
-def recent_notes(session: Session, case_id: int, limit: int) -> list[CaseNote]:
-    """The newest notes first, each with its author in the same query."""
-    return list(session.scalars(_recent(session), {"case_id": case_id, "limit": limit}))
+def notes_of(session: Session, case_id: int, limit: int) -> CaseNotes:
+    """The pinned notes and the newest `limit`, each with its author, in one query: the
+    newest notes and any older pinned ones, newest first."""
+    rows = list(session.scalars(_notes_of(session), {"case_id": case_id, "limit": limit}))
+    pinned = sorted((n for n in rows if n.pinned), key=lambda n: n.created_at, reverse=True)
+    return CaseNotes(pinned, rows[:limit])
 
 
 @built_once
-def _pinned(dialect: str) -> AnySelect:
-    return (
-        select(CaseNote)
-        .where(CaseNote.case_id == bindparam("case_id"), CaseNote.pinned.is_(True))
-        .options(joinedload(CaseNote.author))
-        .order_by(CaseNote.created_at.desc())
+def _notes_of(dialect: str) -> AnySelect:
+    case_id = CaseNote.case_id == bindparam("case_id")
+    newest = (
+        select(CaseNote.id).where(case_id).order_by(CaseNote.id.desc()).limit(bindparam("limit"))
     )
-
-
-@built_once
-def _recent(dialect: str) -> AnySelect:
     return (
         select(CaseNote)
-        .where(CaseNote.case_id == bindparam("case_id"))
+        .where(case_id, or_(CaseNote.pinned.is_(True), CaseNote.id.in_(newest)))
         .options(joinedload(CaseNote.author))
         .order_by(CaseNote.id.desc())
-        .limit(bindparam("limit"))
     )

@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crm import caselist
+from crm import casefile, caselist
 from crm.access import Viewer
 from crm.casefile import open_case_file
 from crm.caselist import CaseFilters, case_page
 from crm.db import Database
 from crm.models import Blob, Case, Constituent, ConstituentEmail, Message, TimelineEntry
+from crm.notes import CaseNote
 from crm.settings import Settings
 from crm.users.models import COUNCILLOR, OFFICE_MANAGER
 
@@ -160,6 +161,24 @@ def test_the_timeline_pages_newest_first_without_losing_entries_that_share_a_tim
         if before is None:
             break
     assert seen == ["3", "2", "1", "0"]  # the two entries at one time: the later id first
+
+
+def test_the_case_page_shows_every_pinned_note_and_only_the_newest_notes(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a case with 6 notes, the oldest two pinned, and a page that shows the newest 3
+    add_cases(database, 1)
+    monkeypatch.setattr(casefile, "NOTES_LIMIT", 3)
+    with database.session() as session:
+        case = session.query(Case).one()
+        for n in range(6):
+            at = START + timedelta(minutes=n)
+            session.add(CaseNote(case_id=case.id, body=f"{n}", pinned=n < 2, created_at=at))
+    with database.session() as session:
+        file = open_case_file(session, Settings(), MANAGER, "MB-2026-000001")
+        # Then both pinned notes show above, newest first, and the list has the newest 3
+        assert [note.body for note in file.pinned] == ["1", "0"]
+        assert [note.body for note in file.notes] == ["5", "4", "3"]
 
 
 def test_a_councillors_list_is_counted_only_to_the_councillors_cap(
