@@ -74,6 +74,7 @@ def is_working_day(day: date) -> bool:
     return day.weekday() < 5 and day not in bank_holidays(day.year)
 
 
+@lru_cache(maxsize=4096)  # a councillor's list asks for fifty, most of them alike
 def add_working_days(start: date, days: int) -> date:
     """The date `days` working days after `start`; 0 days is start, or the next working day."""
     if days < 0:
