@@ -85,7 +85,8 @@ def open_case_file(
     constituent = case.constituent
     tags = case_tags(session, case.id)
     timeline = _timeline(session, case.id, kind, limit + 1, before)
-    deadline = response_deadline(session, case, settings)
+    deadline = response_deadline(tags, settings)
+    request = request_for(session, case.id)
     case_notes = notes.notes_of(session, case.id, NOTES_LIMIT)
     return CaseFile(
         case=case,
@@ -100,8 +101,8 @@ def open_case_file(
         deadline=deadline,
         timeline=timeline[:limit],
         kinds=_kinds(session, case.id),
-        next_deadline=next_deadline(session, case, deadline),
-        request=request_for(session, case.id),
+        next_deadline=next_deadline(session, case, deadline, request),
+        request=request,
         status_emails_on=settings.status_emails,
         status_emails_stopped=is_opted_out(session, case.id),
         older=timeline[limit - 1].id if len(timeline) > limit else None,

@@ -62,10 +62,11 @@ def tags_show(reference: str) -> None:
     app = wiring.build()
     with app.database.session() as session:
         case = cases.get(session, reference)
-        for row in service.case_tags(session, case.id):
+        rows = service.case_tags(session, case.id)
+        for row in rows:
             label = row.axis.value if row.slot else f"{row.axis.value} (secondary)"
             click.echo(f"{label:<22} {row.tag.path}\n{'':<22} {row.source}: {row.reason}")
-        deadline = response_deadline(session, case, app.settings)
+        deadline = response_deadline(rows, app.settings)
     if deadline is not None:
         click.echo(f"reply due {deadline.due:%a %d %b %Y} ({deadline.days} working day(s))")
 

@@ -81,13 +81,20 @@ def _gathered(
     return {case_id: sorted(rows, key=_order) for case_id, rows in found.items()}
 
 
-def next_deadline(session: Session, case: Case, response: Deadline | None) -> CaseDeadline | None:
+def next_deadline(
+    session: Session,
+    case: Case,
+    response: Deadline | None,
+    request: CouncillorRequest | None,
+) -> CaseDeadline | None:
     """The soonest deadline of one case (the case page), whose reply due to the constituent
-    (`response`) the page has already worked out: not asked of the database twice."""
+    (`response`) and councillor's request the page has already read: not asked twice."""
     if case.status != OPEN:
         return None
     waiting = waiting_for(session, [case.id])
-    rows = [*_requested(session, [case.id]), *_third_parties(waiting)]
+    rows = _third_parties(waiting)
+    if request is not None:
+        rows += [_asked(case.id, request.due_on, request.raised_by_label)]
     if response is not None:
         rows += [_response(case.id, response)]
     return min(rows, key=_order, default=None)
@@ -121,10 +128,11 @@ def _requested(session: Session, case_ids: list[int]) -> list[CaseDeadline]:
     if not case_ids:
         return []
     rows = plain_rows(session, _requests_of(session), {"ids": case_ids})
-    return [
-        CaseDeadline(case_id, due_on, f"asked for by {label}", COUNCILLOR)
-        for case_id, due_on, label in rows
-    ]
+    return [_asked(case_id, due_on, label) for case_id, due_on, label in rows]
+
+
+def _asked(case_id: int, due_on: date, label: str) -> CaseDeadline:
+    return CaseDeadline(case_id, due_on, f"asked for by {label}", COUNCILLOR)
 
 
 @built_once

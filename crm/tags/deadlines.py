@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm.db import AnySelect, built_once, one_of_ids_given, plain_rows
-from crm.models import Case
 from crm.settings import Settings
 from crm.tags.models import CaseTag, TagValue
 from tagging.axes import Axis
@@ -36,9 +35,13 @@ def response_days(settings: Settings) -> dict[str, int]:
     return DEFAULT_RESPONSE_DAYS | dict(settings.response_days)
 
 
-def response_deadline(session: Session, case: Case, settings: Settings) -> Deadline | None:
-    """None when the case has no urgency yet, or one the office gave no number of days."""
-    return response_deadlines(session, [case.id], settings).get(case.id)
+def response_deadline(tags: Sequence[CaseTag], settings: Settings) -> Deadline | None:
+    """From a case's tags as loaded (the case page has them); None when the case has no
+    urgency yet, or one the office gave no number of days."""
+    urgency = next((t for t in tags if t.slot == Axis.URGENCY), None)
+    if urgency is None:
+        return None
+    return _deadline(urgency.tag.name, urgency.tagged_at, response_days(settings))
 
 
 def response_deadlines(
@@ -51,11 +54,18 @@ def response_deadlines(
     days_for = response_days(settings)
     found = {}
     for case_id, urgency, tagged_at in rows:
-        days = days_for.get(urgency.casefold())
-        if days is not None:
-            start = tagged_at.astimezone(LONDON).date()
-            found[case_id] = Deadline(urgency, days, start, add_working_days(start, days))
+        deadline = _deadline(urgency, tagged_at, days_for)
+        if deadline is not None:
+            found[case_id] = deadline
     return found
+
+
+def _deadline(urgency: str, tagged_at: datetime, days_for: dict[str, int]) -> Deadline | None:
+    days = days_for.get(urgency.casefold())
+    if days is None:
+        return None
+    start = tagged_at.astimezone(LONDON).date()
+    return Deadline(urgency, days, start, add_working_days(start, days))
 
 
 @built_once
