@@ -36,7 +36,7 @@ from crm.access import (
     restricted_values,
     visible_cases,
 )
-from crm.db import AnySelect, built_once, one_of_ids_given, plain_rows
+from crm.db import AnySelect, built_once, one_of_ids_given, one_of_selected, plain_rows
 from crm.followups import status as follow_up_status
 from crm.followups.models import ESCALATED
 from crm.followups.status import Waiting
@@ -271,7 +271,8 @@ def case_page(
     found = _found(filters.search)
     rows: Sequence[Any] = []
     if found is not None:  # the search's cases first, in the same statement
-        matching = filtered(viewer, filters, found=Case.id.in_(select(found.c.id)), known=known)
+        in_found = one_of_selected(session, Case.id, select(found.c.id))
+        matching = filtered(viewer, filters, found=in_found, known=known)
         rows = _page_rows(session, matching, filters.sort, per_page, offset, cap=None, found=found)
         if _broad(session, rows, found):
             found = None
