@@ -10,7 +10,6 @@ from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
-    CTE,
     ColumnElement,
     CompoundSelect,
     Select,
@@ -36,7 +35,7 @@ from crm.access import (
     restricted_values,
     visible_cases,
 )
-from crm.db import AnySelect, built_once, one_of_ids_given, one_of_selected, plain_rows
+from crm.db import AnySelect, built_once, one_of_ids, one_of_ids_given, plain_rows
 from crm.followups import status as follow_up_status
 from crm.followups.models import ESCALATED
 from crm.followups.status import Waiting
@@ -61,7 +60,7 @@ UNASSIGNED = "none"
 # the whole office's, so counting them walks every case: the same cap, kept apart.
 COUNT_CAP = 1_000
 COUNCILLOR_COUNT_CAP = 1_000
-SEARCH_FIRST_MAX = 2_000  # cases a search may find and still be sorted as a set of its own
+SEARCH_FIRST_MAX = 2_000  # cases a search may find and still be passed on as a list of ids
 
 
 @dataclass(frozen=True)
@@ -267,18 +266,13 @@ def case_page(
     page = max(1, filters.page)
     offset = (page - 1) * per_page
     count_cap += offset  # paging on past the cap still finds the next page
-    known = look_up(session, filters)
-    found = _found(filters.search)
-    rows: Sequence[Any] = []
-    if found is not None:  # the search's cases first, in the same statement
-        in_found = one_of_selected(session, Case.id, select(found.c.id))
-        matching = filtered(viewer, filters, found=in_found, known=known)
-        rows = _page_rows(session, matching, filters.sort, per_page, offset, cap=None, found=found)
-        if _broad(session, rows, found):
-            found = None
-    if found is None:  # the first `count_cap` + 1 in the page's order, counted on the way
-        matching = filtered(viewer, filters, known=known)
-        rows = _page_rows(session, matching, filters.sort, per_page, offset, cap=count_cap + 1)
+    found = _search_first(session, filters.search)
+    matching = filtered(viewer, filters, found=found, known=look_up(session, filters))
+    # One statement finds the page and counts: a search's cases (at most SEARCH_FIRST_MAX,
+    # all sorted anyway) all of them; any other list the first `count_cap` + 1 in the
+    # page's order, which the walk down the sort's index passes on its way to the page.
+    cap = None if found is not None else count_cap + 1
+    rows = _page_rows(session, matching, filters.sort, per_page, offset, cap=cap)
     if rows:
         total = rows[0].total
     elif page == 1:
@@ -315,11 +309,9 @@ def _page_rows(
     offset: int,
     *,
     cap: int | None,
-    found: CTE | None = None,
 ) -> Sequence[Any]:
     """The page's cases, each with the count of the list (all of it, or the first `cap` in
-    the page's order), then their people and owners; and with `found`, how many cases the
-    search found (see `_broad`).
+    the page's order), then their people and owners.
 
     The conditions, the sort and the count read only ids and sort keys, which the sort's
     index carries with the columns the conditions ask about most (migration 0017): the walk
@@ -345,7 +337,6 @@ def _page_rows(
             _PERSON.c.postcode.label("postcode"),
             _OWNER.c.name.label("owner_name"),
             _OWNER.c.email.label("owner_email"),
-            *([] if found is None else [_count_of(found).label("found")]),
         )
         .select_from(listed_page)
         .join(Case, Case.id == listed_page.c.id)
@@ -378,25 +369,23 @@ _LISTED = (
 )
 
 
-def _found(text: str) -> CTE | None:
-    """What a search finds, as a CTE of at most SEARCH_FIRST_MAX + 1 case ids: the page's
-    statement sorts those few and checks who may see them once for all, not walking every
-    case. None when there is no search."""
+def _search_first(session: Session, text: str) -> ColumnElement[bool] | None:
+    """What a search finds, fetched before the list: given as a list of ids, the planner
+    knows how few they are and checks who may see them once for all, not case by case
+    (from a subquery it cannot tell, and probed a thousand cases one by one).
+    None (search inside the list's query) when there is no search, or a very broad one."""
     if not text.strip():
         return None
-    first = _matches().limit(SEARCH_FIRST_MAX + 1)
-    return first.params(search_pattern=_pattern(text)).cte("found")
+    values = {"search_pattern": _pattern(text)}
+    found = plain_rows(session, _first_matches(), values).scalars().all()
+    if len(found) > SEARCH_FIRST_MAX:
+        return None
+    return one_of_ids(session, Case.id, [i for i in found if i is not None])
 
 
-def _broad(session: Session, rows: Sequence[Any], found: CTE) -> bool:
-    """The search found more than SEARCH_FIRST_MAX cases (so not all of them are in
-    `found`): the list searches inside its own query instead, walking the sort's index."""
-    counted = rows[0].found if rows else plain_rows(session, select(_count_of(found))).scalar()
-    return bool(counted and counted > SEARCH_FIRST_MAX)
-
-
-def _count_of(found: CTE) -> Any:
-    return select(func.count()).select_from(found).scalar_subquery()
+@functools.cache  # one statement object, reused: see crm.db.built_once
+def _first_matches() -> CompoundSelect[Any]:
+    return _matches().limit(SEARCH_FIRST_MAX + 1)
 
 
 def _tagged(axis: Axis, value: str, ids: list[int] | None = None) -> ColumnElement[bool]:

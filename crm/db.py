@@ -18,10 +18,8 @@ from sqlalchemy import (
     Select,
     any_,
     bindparam,
-    cast,
     create_engine,
     event,
-    func,
     insert,
     inspect,
     select,
@@ -139,16 +137,6 @@ def one_of_ids(session: Session, column: Any, ids: Collection[int]) -> ColumnEle
     if _dialect(session) == "postgresql":
         return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
     return column.in_(list(ids))
-
-
-def one_of_selected(session: Session, column: Any, ids: Select[tuple[int]]) -> ColumnElement[bool]:
-    """`column IN (ids)`; on PostgreSQL `= ANY` of the ids gathered into one array: the
-    planner then reads them in one index scan and checks the rows' other conditions once for
-    all (a hashed subplan), where `IN` probed them row by row, a subplan for each."""
-    if _dialect(session) == "postgresql":
-        gathered = ids.with_only_columns(func.array_agg(ids.selected_columns[0]))
-        return column == any_(cast(gathered.scalar_subquery(), ARRAY(Integer)))
-    return column.in_(ids)
 
 
 def one_of_ids_given(dialect: str, column: Any, name: str = "ids") -> ColumnElement[bool]:
