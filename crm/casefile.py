@@ -14,7 +14,7 @@ from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from crm import access, audit, notes
-from crm.db import AnySelect, built_once, plain_rows
+from crm.db import AnySelect, plain_rows
 from crm.errors import NotFound
 from crm.informing.deadlines import CaseDeadline, next_deadline
 from crm.informing.models import CouncillorRequest
@@ -112,11 +112,11 @@ def open_case_file(
 def _emails(session: Session, constituent: Constituent | None) -> list[str]:
     if constituent is None:
         return []
-    return list(plain_rows(session, _emails_of(session), {"id": constituent.id}).scalars())
+    return list(plain_rows(session, _emails_of(), {"id": constituent.id}).scalars())
 
 
-@built_once
-def _emails_of(dialect: str) -> AnySelect:
+@functools.cache  # one statement object, reused: see crm.db.built_once
+def _emails_of() -> AnySelect:
     email = ConstituentEmail
     return select(email.email).where(email.constituent_id == bindparam("id")).order_by(email.id)
 
@@ -168,10 +168,10 @@ _SHOWN = (
 
 
 def _kinds(session: Session, case_id: int) -> list[str]:
-    return sorted(plain_rows(session, _kinds_of(session), {"case_id": case_id}).scalars())
+    return sorted(plain_rows(session, _kinds_of(), {"case_id": case_id}).scalars())
 
 
-@built_once
-def _kinds_of(dialect: str) -> AnySelect:
+@functools.cache  # one statement object, reused: see crm.db.built_once
+def _kinds_of() -> AnySelect:
     entry = TimelineEntry
     return select(entry.kind).where(entry.case_id == bindparam("case_id")).distinct()

@@ -11,7 +11,7 @@ from sqlalchemy import Table, bindparam, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from crm.db import insert_loaded, plain_rows, upsert_for
+from crm.db import built_once, insert_loaded, plain_rows, upsert_for
 from crm.errors import NotFound
 from crm.models import Case, CaseCounter, Message, TimelineEntry
 from crm.types import utcnow
@@ -21,12 +21,12 @@ OPEN, CLOSED = "open", "closed"
 
 def next_reference(session: Session, prefix: str, year: int) -> str:
     """MB-2026-000123: a per-year counter in one upsert, safe under concurrent writers."""
-    statement = _counter_statement(session.get_bind().dialect.name)
+    statement = _counter_statement(session)
     number = session.connection().execute(statement, {"prefix": prefix, "year": year}).scalar_one()
     return f"{prefix}-{year}-{number:06d}"
 
 
-@functools.cache
+@built_once
 def _counter_statement(dialect: str) -> Any:
     """Built once, on the table (not the ORM class, whose bulk path costs more): every new
     case runs it."""

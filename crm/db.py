@@ -151,7 +151,8 @@ AnySelect = Select[*tuple[Any, ...]]  # what a built-once query gives, its colum
 
 
 def built_once(build: Callable[[str], Built]) -> Callable[[Session], Built]:
-    """A statement built once for each database dialect, its values bound when it runs.
+    """A statement built once for each database dialect, its values bound when it runs
+    (one the same in every dialect is simply a `functools.cache`d builder).
 
     Executed again as the same object, SQLAlchemy skips building it, computing its cache
     key and adapting the cached result columns to a new copy: about 0.4 ms of CPU for each

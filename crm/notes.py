@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Index, String, Text, bindparam, or_, select
 from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
 
-from crm.db import AnySelect, built_once
+from crm.db import AnySelect
 from crm.errors import MailbagError, NotFound
 from crm.models import Base, Case, TimelineEntry
 from crm.types import utcnow
@@ -86,13 +87,13 @@ class CaseNotes:
 def notes_of(session: Session, case_id: int, limit: int) -> CaseNotes:
     """The pinned notes and the newest `limit`, each with its author, in one query: the
     newest notes and any older pinned ones, newest first."""
-    rows = list(session.scalars(_notes_of(session), {"case_id": case_id, "limit": limit}))
+    rows = list(session.scalars(_notes_of(), {"case_id": case_id, "limit": limit}))
     pinned = sorted((n for n in rows if n.pinned), key=lambda n: n.created_at, reverse=True)
     return CaseNotes(pinned, rows[:limit])
 
 
-@built_once
-def _notes_of(dialect: str) -> AnySelect:
+@functools.cache  # one statement object, reused: see crm.db.built_once
+def _notes_of() -> AnySelect:
     case_id = CaseNote.case_id == bindparam("case_id")
     newest = (
         select(CaseNote.id).where(case_id).order_by(CaseNote.id.desc()).limit(bindparam("limit"))

@@ -7,6 +7,7 @@ case's deadlines (crm.informing.deadlines), so it shows wherever deadlines do.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -196,11 +197,11 @@ def raise_case(
 
 def request_for(session: Session, case_id: int) -> CouncillorRequest | None:
     """The councillor's request that opened a case, if one did."""
-    return session.scalar(_request_of(session), {"case_id": case_id})
+    return session.scalar(_request_of(), {"case_id": case_id})
 
 
-@built_once
-def _request_of(dialect: str) -> AnySelect:
+@functools.cache  # one statement object, reused: see crm.db.built_once
+def _request_of() -> AnySelect:
     return select(CouncillorRequest).where(CouncillorRequest.case_id == bindparam("case_id"))
 
 

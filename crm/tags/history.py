@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from crm.db import AnySelect, built_once, insert_ignore, insert_rows, plain_rows
+from crm.db import AnySelect, insert_ignore, insert_rows, plain_rows
 from crm.tags.models import TagEvent, TagRevision, TagValue
 from tagging.axes import Axis
 
@@ -54,12 +55,12 @@ def record_case_changes(
 
 def revision(session: Session) -> str:
     """A token naming the taxonomy as it is now; "" for a database never seeded."""
-    token = plain_rows(session, _revision_token(session)).scalar()
+    token = plain_rows(session, _revision_token()).scalar()
     return token or ""
 
 
-@built_once
-def _revision_token(dialect: str) -> AnySelect:
+@functools.cache  # one statement object, reused: see crm.db.built_once
+def _revision_token() -> AnySelect:
     """Every page asks (the tag choices are cached by it): built once."""
     return select(TagRevision.token).where(TagRevision.id == REVISION_ROW)
 

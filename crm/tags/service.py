@@ -6,6 +6,7 @@ A manual tag is never replaced by a rule; tagging.assign says how proposals land
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -13,7 +14,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from crm import cases
-from crm.db import AnySelect, built_once
+from crm.db import AnySelect
 from crm.models import Case
 from crm.settings import Settings
 from crm.tags import sources
@@ -110,13 +111,13 @@ def retag(
 
 def case_tags(session: Session, case_id: int) -> list[CaseTag]:
     """The case's tags, the one-per-axis values first, in axis order."""
-    rows = session.scalars(_tags_of_case(session), {"case_id": case_id}).all()
+    rows = session.scalars(_tags_of_case(), {"case_id": case_id}).all()
     order = {axis: i for i, axis in enumerate(Axis)}
     return sorted(rows, key=lambda r: (r.slot is None, order[r.axis], r.tag.path))
 
 
-@built_once
-def _tags_of_case(dialect: str) -> AnySelect:
+@functools.cache  # one statement object, reused: see crm.db.built_once
+def _tags_of_case() -> AnySelect:
     """Built once: every case page reads it."""
     wanted = CaseTag.case_id == bindparam("case_id")
     return select(CaseTag).where(wanted).options(joinedload(CaseTag.tag))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from crm import audit
-from crm.db import AnySelect, built_once, plain_rows
+from crm.db import AnySelect, plain_rows
 from crm.errors import MailbagError, NotFound
 from crm.types import utcnow
 from crm.users.models import COUNCILLOR, OFFICE_MANAGER, ROLES, LoginAttempt, User
@@ -124,11 +125,11 @@ def signed_in(session: Session, user_id: int, epoch: int) -> Any | None:
     """The user behind a session cookie (id, email, name, role, wards), while active and not
     signed out since; None otherwise. Plain columns: every request asks."""
     values = {"user_id": user_id, "epoch": epoch}
-    return plain_rows(session, _signed_in(session), values).first()
+    return plain_rows(session, _signed_in(), values).first()
 
 
-@built_once
-def _signed_in(dialect: str) -> AnySelect:
+@functools.cache  # one statement object, reused: see crm.db.built_once
+def _signed_in() -> AnySelect:
     return select(User.id, User.email, User.name, User.role, User.wards).where(
         User.id == bindparam("user_id"),
         User.active.is_(True),
@@ -145,12 +146,12 @@ def set_password(session: Session, user: User, password: str) -> None:
 
 def staff_choices(session: Session) -> list[tuple[int, str]]:
     """(id, name or email) of the people a case can be assigned to, for the pages' forms."""
-    rows = plain_rows(session, _staff(session))
+    rows = plain_rows(session, _staff())
     return [(user_id, name or email) for user_id, name, email in rows]
 
 
-@built_once
-def _staff(dialect: str) -> AnySelect:
+@functools.cache  # one statement object, reused: see crm.db.built_once
+def _staff() -> AnySelect:
     return (
         select(User.id, User.name, User.email)
         .where(User.role != COUNCILLOR, User.active.is_(True))
