@@ -133,12 +133,10 @@ class ImapMailbox:
         self._examined = None
         if client is None:
             return
-        try:
-            if polite:
+        if polite:
+            with contextlib.suppress(IMAPClientError, OSError):
                 client.logout()
-                return
-        except (IMAPClientError, OSError):
-            pass
+                return  # logged out; a failed logout falls through to dropping the socket
         with contextlib.suppress(OSError):
             client.shutdown()
 
