@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
 from crm.errors import SettingsError
 from crm.settings import Settings
+from crm.words import SQLITE_FUNCTION, sqlite_holds_words
 
 
 class Database:
@@ -86,8 +87,10 @@ def _sqlite_engine(url: str) -> Engine:
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
-    """Foreign keys, WAL for a web server beside a worker, and our own BEGIN for savepoints."""
+    """Foreign keys, WAL for a web server beside a worker, our own BEGIN for savepoints,
+    and search's word matching (crm.words)."""
     dbapi_connection.isolation_level = None
+    dbapi_connection.create_function(SQLITE_FUNCTION, 2, sqlite_holds_words, deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -14,6 +14,7 @@ from alembic.migration import MigrationContext
 import crm.schema  # noqa: F401  (every table in the metadata)
 from crm.db import Database
 from crm.models import Base
+from crm.words import in_the_models
 
 
 def test_migrated_schema_matches_the_models(database: Database) -> None:
@@ -21,5 +22,6 @@ def test_migrated_schema_matches_the_models(database: Database) -> None:
         # SQLite cannot reflect expression indexes; PostgreSQL compares those too.
         warnings.filterwarnings("ignore", message="Skipped unsupported reflection")
         warnings.filterwarnings("ignore", message="autogenerate skipping metadata-specified")
-        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        context = MigrationContext.configure(connection, opts={"include_name": in_the_models})
+        differences = compare_metadata(context, Base.metadata)
     assert differences == []

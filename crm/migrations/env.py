@@ -6,6 +6,7 @@ from alembic import context
 
 import crm.schema  # noqa: F401 - registers every table
 from crm.models import Base
+from crm.words import in_the_models
 
 connection = context.config.attributes["connection"]
 context.configure(
@@ -13,6 +14,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    include_name=in_the_models,
 )
 with context.begin_transaction():
     context.run_migrations()
