@@ -16,8 +16,10 @@ from sqlalchemy import (
     Integer,
     Result,
     Select,
+    String,
     any_,
     bindparam,
+    cast,
     create_engine,
     event,
     insert,
@@ -136,9 +138,12 @@ def plain_rows(
 def one_of_ids(session: Session, column: Any, ids: Collection[int]) -> ColumnElement[bool]:
     """`column IN ids`; on PostgreSQL one array parameter (`= ANY`), which is bound as it is,
     where an IN list is rendered into the SQL again on every execution (a list page's fifty
-    case ids cost more to render than to look up)."""
+    case ids cost more to render than to look up). The array goes as the text of its
+    literal: psycopg adapts a list element by element, 1.5 ms for a search's 1,300 ids."""
     if _dialect(session) == "postgresql":
-        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
+        literal = "{" + ",".join(map(str, map(int, ids))) + "}"  # ints: it is spelled out
+        ids_literal = bindparam(None, literal, type_=String, literal_execute=True)
+        return column == any_(cast(ids_literal, ARRAY(Integer)))
     return column.in_(list(ids))
 
 

@@ -61,7 +61,7 @@ def _holds_words_postgresql(element: holds_words, compiler: SQLCompiler, **kw: A
 
 @compiles(holds_words)
 def _holds_words_elsewhere(element: holds_words, compiler: SQLCompiler, **kw: Any) -> str:
-    return compiler.visit_function(element, **kw)  # SQLite's, registered by crm.db
+    return f"{SQLITE_FUNCTION}({compiler.process(element.clauses, **kw)})"  # crm.db registers it
 
 
 def in_the_models(name: str | None, type_: str, parent_names: Any) -> bool:
