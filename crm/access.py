@@ -65,16 +65,10 @@ def restricted_tag_ids(session: Session) -> list[int]:
 
 def is_restricted(tag_ids: Sequence[int] | None = None) -> ColumnElement[bool]:
     """The case's sensitivity is safeguarding or special category. Given the values'
-    ids (`restricted_tag_ids`), each case is one probe of (case_id, slot), with no join
-    to the values and no lower(name) per row."""
+    ids (`restricted_tag_ids`), each case answers from its own row: the copy of its
+    sensitivity that triggers keep (migration 0019), with no lookup in case_tags at all."""
     if tag_ids is not None:
-        return exists(
-            select(CaseTag.id).where(
-                CaseTag.case_id == Case.id,
-                CaseTag.slot == Axis.SENSITIVITY,
-                CaseTag.tag_id.in_(list(tag_ids)),
-            )
-        )
+        return and_(Case.sensitivity_id.is_not(None), Case.sensitivity_id.in_(list(tag_ids)))
     return exists(
         select(CaseTag.id)
         .join(TagValue, TagValue.id == CaseTag.tag_id)

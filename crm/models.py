@@ -123,6 +123,9 @@ class Case(Base):
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column()
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    # A copy of the case's sensitivity tag (case_tags holds the record), kept by triggers on
+    # case_tags (migration 0019) for the lists' access check; nothing here writes it.
+    sensitivity_id: Mapped[int | None] = mapped_column()
 
     constituent: Mapped[Constituent | None] = relationship()
 
@@ -130,12 +133,12 @@ class Case(Base):
         Index("ix_cases_constituent_status", "constituent_id", "status"),
         # The case list's sort orders and common narrowings (migration 0012). The default
         # order's index also carries what access and the common filters read, so the walk
-        # to a page reads no table rows on PostgreSQL (migration 0017).
+        # to a page reads no table rows on PostgreSQL (migrations 0017, 0019).
         Index(
             "ix_cases_last_activity",
             "last_activity_at",
             "id",
-            postgresql_include=["owner_id", "constituent_id", "status"],
+            postgresql_include=["owner_id", "constituent_id", "status", "sensitivity_id"],
         ),
         Index("ix_cases_opened", "opened_at", "id"),
         Index("ix_cases_status_activity", "status", "last_activity_at"),
