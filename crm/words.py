@@ -1,13 +1,16 @@
 """Words in the correspondence: how a search finds the letters that hold what was typed.
 
-A letter matches when it holds every word typed, each as the start of one of its words:
-"asbes" finds asbestos, "black mould" finds "mould ... black", "bestos" finds nothing.
-Words are runs of letters and digits, so the parts of an address, a reference or a phone
-number ("HO12345/67", "01392-123456") are words too. That is how mail clients search, and
-it lets PostgreSQL answer from a full-text index of a column of each letter's words that it
-generates itself (migration 0018), where a fragment anywhere in the text had every letter a
-trigram index offered read again. SQLite, embedded and small, checks each letter with a
-regular expression of the same words.
+A letter matches when it holds every word typed, in any order, the last of them perhaps
+only begun: "black mould" finds "mould ... black", "asbes" finds asbestos, "bestos" and
+"asbes tiles" find nothing. Words are runs of letters and digits, so the parts of an
+address, a reference or a phone number ("HO12345/67", "01392-123456") are words too. That
+is how mail clients search, and it lets PostgreSQL answer from a full-text index of a
+column of each letter's words that it generates itself (migration 0018), where a fragment
+anywhere in the text had every letter a trigram index offered read again. Only the last
+word is a prefix: the index answers a whole word by skipping through its letters with the
+rarest word's, and a prefix only by gathering every letter it begins a word of ("ex4" in
+23,000 letters of a postcode search: 2.6 ms, where "ex4 & 6pq:*" takes 0.1). SQLite,
+embedded and small, checks each letter with regular expressions of the same words.
 """
 
 from __future__ import annotations
@@ -36,10 +39,10 @@ def words_of(text: str) -> tuple[str, ...]:
 
 
 def words_query(words: tuple[str, ...]) -> str:
-    """The value bound for `holds_words`: PostgreSQL's tsquery of word prefixes
-    ("asbes:* & mould:*"), which SQLite's function reads back. Words are letters and
-    digits only, so nothing typed can reach the tsquery's own syntax."""
-    return " & ".join(f"{word}:*" for word in words)
+    """The value bound for `holds_words`: PostgreSQL's tsquery, the last word a prefix
+    ("black & mou:*"), which SQLite's function reads back. Words are letters and digits
+    only, so nothing typed can reach the tsquery's own syntax."""
+    return " & ".join(words[:-1] + tuple(f"{word}:*" for word in words[-1:]))
 
 
 class holds_words(FunctionElement[bool]):  # named as the SQL function it stands for
@@ -80,5 +83,11 @@ def sqlite_holds_words(text: str | None, query: str | None) -> bool:
 
 @functools.lru_cache(maxsize=64)
 def _patterns(query: str) -> tuple[re.Pattern[str], ...]:
-    words = [part.removesuffix(":*") for part in query.split(" & ")]
-    return tuple(re.compile(r"(?<![^\W_])" + re.escape(word)) for word in words if word)
+    """A word's start, not after a letter or digit; its end too, unless it is a prefix."""
+    return tuple(_pattern(part) for part in query.split(" & ") if part.removesuffix(":*"))
+
+
+def _pattern(part: str) -> re.Pattern[str]:
+    prefix = part.endswith(":*")
+    ended = "" if prefix else r"(?![^\W_])"
+    return re.compile(r"(?<![^\W_])" + re.escape(part.removesuffix(":*")) + ended)

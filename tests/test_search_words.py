@@ -1,6 +1,6 @@
-"""Search finds letters by the start of their words, the same on SQLite and PostgreSQL:
-every word typed, in any order; the parts of addresses, references and numbers; any
-script; nothing typed can break the query; a letter too long to index whole is still kept."""
+"""Search finds letters by their words, the same on SQLite and PostgreSQL: every word typed,
+in any order, the last perhaps only begun; the parts of addresses, references and numbers;
+any script; nothing typed can break the query; a letter too long to index whole is kept."""
 
 from __future__ import annotations
 
@@ -61,6 +61,8 @@ def found(database: Database, text: str) -> list[str]:
         ("asbestos", ["1"]),
         ("asbes", ["1"]),  # the start of a word
         ("bestos", []),  # not its middle
+        ("tiles asbes", ["1"]),  # the last word may be only begun
+        ("til asbestos", []),  # the others are whole words
         ("surveyor CEILING", ["1"]),  # every word, in any order, any case
         ("ceiling mould", []),  # not either word
         ("mould black", ["4"]),
