@@ -411,7 +411,7 @@ def _search_first(session: Session, text: str) -> Found | None:
     if not exact:
         if session.get_bind().dialect.name == "sqlite":
             return Found(search_condition(text), exact)
-        count, listed = plain_rows(session, _listed_matches(words, limited=False), terms).one()
+        _, listed = plain_rows(session, _listed_matches(words, limited=False), terms).one()
     return Found(one_of_listed_ids(session, Case.id, listed or ""), exact)
 
 
