@@ -69,3 +69,7 @@ def test_the_copy_follows_every_way_the_tags_are_written(database: Database) -> 
         sensitive = CaseTag.slot == Axis.SENSITIVITY
         session.execute(update(CaseTag).where(sensitive).values(tag_id=ids[PERSONAL]))
     assert state(database) == (ids[PERSONAL], False, True)
+
+    with database.session() as session:  # only the reason changes: the value stands
+        session.execute(update(CaseTag).where(sensitive).values(reason="checked again"))
+    assert state(database) == (ids[PERSONAL], False, True)

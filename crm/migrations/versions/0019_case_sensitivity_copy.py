@@ -31,12 +31,17 @@ UPDATE cases SET sensitivity_id = (
 POSTGRES_FUNCTION = """
 CREATE FUNCTION case_sensitivity_copy() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF TG_OP = 'UPDATE' AND (OLD.case_id, OLD.slot, OLD.tag_id)
+            IS NOT DISTINCT FROM (NEW.case_id, NEW.slot, NEW.tag_id) THEN
+        RETURN NULL;  -- a reason or a rule's name changed: the value stands
+    END IF;
     IF TG_OP <> 'INSERT' AND OLD.slot = 'sensitivity' THEN
         UPDATE cases SET sensitivity_id = NULL
         WHERE id = OLD.case_id AND sensitivity_id = OLD.tag_id;
     END IF;
     IF TG_OP <> 'DELETE' AND NEW.slot = 'sensitivity' THEN
-        UPDATE cases SET sensitivity_id = NEW.tag_id WHERE id = NEW.case_id;
+        UPDATE cases SET sensitivity_id = NEW.tag_id
+        WHERE id = NEW.case_id AND sensitivity_id IS DISTINCT FROM NEW.tag_id;
     END IF;
     RETURN NULL;
 END
@@ -49,10 +54,15 @@ FOR EACH ROW EXECUTE FUNCTION case_sensitivity_copy()
 CLEARED = """UPDATE cases SET sensitivity_id = NULL
         WHERE OLD.slot = 'sensitivity' AND id = OLD.case_id AND sensitivity_id = OLD.tag_id;"""
 SET = """UPDATE cases SET sensitivity_id = NEW.tag_id
-        WHERE NEW.slot = 'sensitivity' AND id = NEW.case_id;"""
+        WHERE NEW.slot = 'sensitivity' AND id = NEW.case_id
+        AND sensitivity_id IS NOT NEW.tag_id;"""
 SQLITE_TRIGGERS = {
     "case_sensitivity_on_insert": f"AFTER INSERT ON case_tags BEGIN {SET} END",
-    "case_sensitivity_on_update": f"AFTER UPDATE ON case_tags BEGIN {CLEARED} {SET} END",
+    "case_sensitivity_on_update": (
+        "AFTER UPDATE OF case_id, slot, tag_id ON case_tags "
+        f"WHEN (OLD.case_id, OLD.slot, OLD.tag_id) IS NOT (NEW.case_id, NEW.slot, NEW.tag_id) "
+        f"BEGIN {CLEARED} {SET} END"
+    ),
     "case_sensitivity_on_delete": f"AFTER DELETE ON case_tags BEGIN {CLEARED} END",
 }
 
