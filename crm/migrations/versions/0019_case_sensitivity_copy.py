@@ -60,7 +60,7 @@ SQLITE_TRIGGERS = {
     "case_sensitivity_on_insert": f"AFTER INSERT ON case_tags BEGIN {SET} END",
     "case_sensitivity_on_update": (
         "AFTER UPDATE OF case_id, slot, tag_id ON case_tags "
-        f"WHEN (OLD.case_id, OLD.slot, OLD.tag_id) IS NOT (NEW.case_id, NEW.slot, NEW.tag_id) "
+        "WHEN (OLD.case_id, OLD.slot, OLD.tag_id) IS NOT (NEW.case_id, NEW.slot, NEW.tag_id) "
         f"BEGIN {CLEARED} {SET} END"
     ),
     "case_sensitivity_on_delete": f"AFTER DELETE ON case_tags BEGIN {CLEARED} END",
