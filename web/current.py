@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
 from crm.access import Viewer
-from crm.users.models import COUNCILLOR, OFFICE_MANAGER, STAFF, User
+from crm.users.models import COUNCILLOR, OFFICE_MANAGER, STAFF
+
+
+class SignedIn(Protocol):
+    """What Me is made of: a user, or the plain columns `crm.users.service.signed_in` reads."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def wards(self) -> Sequence[str] | None: ...
 
 
 @dataclass(frozen=True)
@@ -22,7 +38,7 @@ class Me:
     wards: tuple[str, ...]
 
     @classmethod
-    def of(cls, user: User) -> Me:
+    def of(cls, user: SignedIn) -> Me:
         return cls(user.id, user.email, user.name, user.role, tuple(user.wards or ()))
 
     @property

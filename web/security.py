@@ -70,6 +70,4 @@ def _load(database: Database, user_id: int, epoch: int) -> Me | None:
     """The user, if still active and the session was not ended by a sign-out since."""
     with database.session() as session:
         user = signed_in(session, user_id, epoch)
-    if user is None:
-        return None
-    return Me(user.id, user.email, user.name, user.role, tuple(user.wards or ()))
+    return Me.of(user) if user is not None else None
