@@ -141,10 +141,11 @@ def plain_rows(
 
 
 def one_of_ids(session: Session, column: Any, ids: Collection[int]) -> ColumnElement[bool]:
-    """`column IN ids`; on PostgreSQL one array (`= ANY`), where an IN list is rendered into
-    the SQL again on every execution (a list page's fifty case ids cost more to render than
-    to look up)."""
-    return one_of_listed_ids(session, column, ",".join(map(str, map(int, ids))))
+    """`column IN ids`; on PostgreSQL one array literal (`= ANY`, see `one_of_listed_ids`)
+    rather than an IN list of a bound parameter per id."""
+    if _dialect(session) == "postgresql":
+        return _any_of(column, ",".join(map(str, map(int, ids))))
+    return column.in_(list(ids))
 
 
 def one_of_listed_ids(session: Session, column: Any, listed: str) -> ColumnElement[bool]:
@@ -155,9 +156,13 @@ def one_of_listed_ids(session: Session, column: Any, listed: str) -> ColumnEleme
     if not _LISTED_IDS.fullmatch(listed):
         raise ValueError(f"not a list of ids: {listed[:40]!r}")
     if _dialect(session) == "postgresql":
-        array = bindparam(None, "{" + listed + "}", type_=String, literal_execute=True)
-        return column == any_(cast(array, ARRAY(Integer)))
+        return _any_of(column, listed)
     return column.in_([int(i) for i in listed.split(",")] if listed else [])
+
+
+def _any_of(column: Any, listed: str) -> ColumnElement[bool]:
+    array = bindparam(None, "{" + listed + "}", type_=String, literal_execute=True)
+    return column == any_(cast(array, ARRAY(Integer)))
 
 
 _LISTED_IDS = re.compile(r"(?:[0-9]+(?:,[0-9]+)*)?")
