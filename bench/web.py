@@ -178,7 +178,8 @@ def _wait_for(base: str, server: subprocess.Popen[bytes]) -> None:
 
 
 def sign_in(base: str, email: str) -> str:
-    """The session cookie of a fresh sign-in, as a Cookie header value."""
+    """The cookies a browser holds after a fresh sign-in (the session and the CSRF token),
+    as a Cookie header value: without the CSRF cookie every page would make a new token."""
     with httpx.Client(base_url=base) as client:
         form = client.get("/sign-in").text
         token = _TOKEN.search(form)
@@ -188,9 +189,9 @@ def sign_in(base: str, email: str) -> str:
             data={"email": email, "password": web_data.PASSWORD, "_csrf_token": token[1]},
         )
         assert answer.status_code in (200, 303), answer.text[:300]
-        cookie = client.cookies.get("mailbag_session")
-    assert cookie, f"signing in as {email} gave no session"
-    return f"mailbag_session={cookie}"
+        held = dict(client.cookies.items())
+    assert held.get("mailbag_session"), f"signing in as {email} gave no session"
+    return "; ".join(f"{name}={value}" for name, value in held.items())
 
 
 def scenarios(generated: web_data.Generated) -> list[dict[str, Any]]:
