@@ -28,7 +28,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from crm.db import plain_rows
 from crm.informing.models import CouncillorRequest
 from crm.models import Case, Constituent, Message
 from crm.tags.models import CaseTag, TagValue
@@ -58,17 +57,17 @@ def restricted_values() -> Select[int]:
     return select(TagValue.id).where(func.lower(TagValue.name).in_(RESTRICTED))
 
 
-def restricted_tag_ids(session: Session) -> list[int]:
-    """Those ids, looked up once for a query over many cases."""
-    return list(plain_rows(session, restricted_values()).scalars())
+RestrictedIds = Sequence[int] | Select[int]
 
 
-def is_restricted(tag_ids: Sequence[int] | None = None) -> ColumnElement[bool]:
-    """The case's sensitivity is safeguarding or special category. Given the values'
-    ids (`restricted_tag_ids`), each case answers from its own row: the copy of its
-    sensitivity that triggers keep (migration 0019), with no lookup in case_tags at all."""
+def is_restricted(tag_ids: RestrictedIds | None = None) -> ColumnElement[bool]:
+    """The case's sensitivity is safeguarding or special category. Given those values' ids,
+    or the query that finds them (`restricted_values()`, which PostgreSQL runs once and
+    hashes), each case answers from its own row: the copy of its sensitivity that triggers
+    keep (migration 0019), with no lookup in case_tags at all."""
     if tag_ids is not None:
-        return and_(Case.sensitivity_id.is_not(None), Case.sensitivity_id.in_(list(tag_ids)))
+        values = tag_ids if isinstance(tag_ids, Select) else list(tag_ids)
+        return and_(Case.sensitivity_id.is_not(None), Case.sensitivity_id.in_(values))
     return exists(
         select(CaseTag.id)
         .join(TagValue, TagValue.id == CaseTag.tag_id)
@@ -95,10 +94,10 @@ def in_wards(wards: tuple[str, ...]) -> ColumnElement[bool]:
 
 
 def visible_cases(
-    viewer: Viewer, restricted_ids: Sequence[int] | None = None
+    viewer: Viewer, restricted_ids: RestrictedIds | None = None
 ) -> ColumnElement[bool]:
     """The WHERE condition on `Case` that every listing and lookup applies; lists pass
-    `restricted_tag_ids(session)` as `restricted_ids` (the same rule, cheaper per case)."""
+    `restricted_values()` or its ids as `restricted_ids` (the same rule, cheaper per case)."""
     if viewer.role == OFFICE_MANAGER:
         return true()
     assigned = Case.owner_id == viewer.user_id

@@ -29,13 +29,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.util import ClauseAdapter
 
 from crm import casefilters
-from crm.access import (
-    Viewer,
-    in_wards,
-    restricted_tag_ids,
-    restricted_values,
-    visible_cases,
-)
+from crm.access import RestrictedIds, Viewer, in_wards, restricted_values, visible_cases
 from crm.db import AnySelect, built_once, one_of_ids_given, one_of_listed_ids, plain_rows
 from crm.followups import status as follow_up_status
 from crm.followups.models import ESCALATED
@@ -227,17 +221,20 @@ def filtered(
 
 @dataclass(frozen=True)
 class Known:
-    """Tag values a list's conditions need, as ids: the restricted sensitivities, and for
-    each tag filter the value with everything under it."""
+    """Tag values a list's conditions need: the restricted sensitivities, and for each tag
+    filter the value with everything under it, as ids."""
 
-    restricted: list[int]
+    restricted: RestrictedIds
     tags: dict[Axis, list[int]]
 
 
 def look_up(session: Session, filters: CaseFilters) -> Known:
-    """One small query on the values for the whole list, instead of a join per case."""
+    """One small query on the values for the whole list, instead of a join per case. With
+    no tag filter there is none: the restricted values are a subquery of the list's own
+    statement, which PostgreSQL runs once and hashes (a statement of their own had cost a
+    round trip and half a millisecond of Python for each list)."""
     if not filters.tags:
-        return Known(restricted_tag_ids(session), {})
+        return Known(restricted_values(), {})
     wanted = [restricted_values().add_columns(literal("").label("axis"))]
     wanted += [
         select(TagValue.id, literal(axis.value).label("axis")).where(_values_named(axis, value))
