@@ -36,6 +36,7 @@ from crm.followups.models import ESCALATED
 from crm.followups.status import Waiting
 from crm.models import Case, Constituent, ConstituentEmail, Message
 from crm.reports.period import LONDON
+from crm.tags.carried import tagged_with_any
 from crm.tags.models import CaseTag, TagValue
 from crm.types import utcnow
 from crm.users.models import COUNCILLOR, User
@@ -199,7 +200,7 @@ def filtered(
     if filters.status:
         query = query.where(Case.status == filters.status)
     for axis, value in filters.tags.items():
-        query = query.where(_tagged(axis, value, known.tags.get(axis) if known else None))
+        query = query.where(known.tags[axis] if known else _tagged(axis, value))
     if filters.owner == UNASSIGNED:
         query = query.where(Case.owner_id.is_(None))
     elif filters.owner.isascii() and filters.owner.isdigit() and len(filters.owner) <= 9:
@@ -221,11 +222,12 @@ def filtered(
 
 @dataclass(frozen=True)
 class Known:
-    """Tag values a list's conditions need: the restricted sensitivities, and for each tag
-    filter the value with everything under it, as ids."""
+    """What a list's conditions need from the tag values: the restricted sensitivities, and
+    for each tag filter its condition on the case, with the value's ids and those of
+    everything under it."""
 
     restricted: RestrictedIds
-    tags: dict[Axis, list[int]]
+    tags: dict[Axis, ColumnElement[bool]]
 
 
 def look_up(session: Session, filters: CaseFilters) -> Known:
@@ -243,7 +245,8 @@ def look_up(session: Session, filters: CaseFilters) -> Known:
     found: dict[str, list[int]] = defaultdict(list)
     for tag_id, axis in plain_rows(session, union_all(*wanted)):
         found[axis].append(tag_id)
-    return Known(found[""], {axis: found[axis.value] for axis in filters.tags})
+    tags = {axis: tagged_with_any(session, found[axis.value]) for axis in filters.tags}
+    return Known(found[""], tags)
 
 
 def visible_ids(session: Session, viewer: Viewer, case_ids: Sequence[int]) -> set[int]:
@@ -422,11 +425,11 @@ def _listed_matches(words: bool, *, limited: bool) -> AnySelect:
     return select(func.count(case_id), func.aggregate_strings(cast(case_id, String), ","))
 
 
-def _tagged(axis: Axis, value: str, ids: list[int] | None = None) -> ColumnElement[bool]:
-    """Tagged with the value or, for issues, anything under it ("Housing" takes in repairs);
-    `ids`, those values when already looked up (`look_up`)."""
+def _tagged(axis: Axis, value: str) -> ColumnElement[bool]:
+    """Tagged with the value or, for issues, anything under it ("Housing" takes in repairs),
+    for a list whose values were not looked up first (`look_up`)."""
     # The values first, then the cases holding one: (case_id, tag_id) answers from the index.
-    values: Any = ids if ids is not None else select(TagValue.id).where(_values_named(axis, value))
+    values = select(TagValue.id).where(_values_named(axis, value))
     return exists(select(CaseTag.id).where(CaseTag.case_id == Case.id, CaseTag.tag_id.in_(values)))
 
 

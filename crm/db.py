@@ -109,7 +109,8 @@ def _sqlite_on_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
-def _dialect(session: Session) -> str:
+def dialect_of(session: Session) -> str:
+    """ "postgresql" or "sqlite": for the few conditions each database answers its own way."""
     return session.get_bind().dialect.name
 
 
@@ -143,8 +144,8 @@ def plain_rows(
 def one_of_ids(session: Session, column: Any, ids: Collection[int]) -> ColumnElement[bool]:
     """`column IN ids`; on PostgreSQL one array literal (`= ANY`, see `one_of_listed_ids`)
     rather than an IN list of a bound parameter per id."""
-    if _dialect(session) == "postgresql":
-        return _any_of(column, ",".join(map(str, map(int, ids))))
+    if dialect_of(session) == "postgresql":
+        return column == any_(id_array(ids))
     return column.in_(list(ids))
 
 
@@ -155,14 +156,24 @@ def one_of_listed_ids(session: Session, column: Any, listed: str) -> ColumnEleme
     planner sees the values (how many; hashed when it checks many cases against them)."""
     if not _LISTED_IDS.fullmatch(listed):
         raise ValueError(f"not a list of ids: {listed[:40]!r}")
-    if _dialect(session) == "postgresql":
+    if dialect_of(session) == "postgresql":
         return _any_of(column, listed)
     return column.in_([int(i) for i in listed.split(",")] if listed else [])
 
 
 def _any_of(column: Any, listed: str) -> ColumnElement[bool]:
+    return column == any_(_listed_array(listed))
+
+
+def id_array(ids: Collection[int]) -> ColumnElement[Any]:
+    """PostgreSQL: these ids as an integer array, spelled into the statement as a literal
+    (see `one_of_listed_ids`)."""
+    return _listed_array(",".join(map(str, map(int, ids))))
+
+
+def _listed_array(listed: str) -> ColumnElement[Any]:
     array = bindparam(None, "{" + listed + "}", type_=String, literal_execute=True)
-    return column == any_(cast(array, ARRAY(Integer)))
+    return cast(array, ARRAY(Integer))
 
 
 _LISTED_IDS = re.compile(r"(?:[0-9]+(?:,[0-9]+)*)?")
@@ -190,14 +201,14 @@ def built_once(build: Callable[[str], Built]) -> Callable[[Session], Built]:
     cached = functools.cache(build)
 
     def for_session(session: Session) -> Built:
-        return cached(_dialect(session))
+        return cached(dialect_of(session))
 
     return for_session
 
 
 def upsert(session: Session, model: type[Any]) -> Any:
     """An INSERT with ON CONFLICT clauses, in the dialect of the session's database."""
-    return upsert_for(_dialect(session), model)
+    return upsert_for(dialect_of(session), model)
 
 
 def upsert_for(dialect: str, model: Any) -> Any:
@@ -217,13 +228,23 @@ def insert_ignore(
     """INSERT that does nothing when a unique key already exists (both databases); a list
     of rows goes in one executemany."""
     if values:
-        session.connection().execute(_insert_ignore(_dialect(session), model.__table__), values)
+        session.connection().execute(_insert_ignore(dialect_of(session), model.__table__), values)
+
+
+INSERT_ROWS_AT_ONCE = 500
 
 
 def insert_rows(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
-    """Many rows in one executemany, without the ORM's per-object work (no ids come back)."""
-    if rows:
-        session.connection().execute(_insert(model.__table__), rows)
+    """Many rows without the ORM's per-object work (no ids come back), in one INSERT of
+    many VALUES: the database runs one statement, and its statement triggers fire once for
+    them all (psycopg's executemany runs the statement again for every row)."""
+    connection = session.connection()
+    for start in range(0, len(rows), INSERT_ROWS_AT_ONCE):
+        chunk = rows[start : start + INSERT_ROWS_AT_ONCE]
+        if len(chunk) == 1:
+            connection.execute(_insert(model.__table__), chunk[0])
+        else:
+            connection.execute(_insert(model.__table__).values(chunk))
 
 
 Row = TypeVar("Row")

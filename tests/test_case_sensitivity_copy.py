@@ -1,12 +1,14 @@
 """The lists' access check reads a copy of each case's sensitivity that triggers on case_tags
-keep (migration 0019): whatever writes the tags, the copy follows, and a caseworker's list
-hides exactly the cases the record says are restricted."""
+keep (migration 0019), and on PostgreSQL their tag filters a copy of its tag ids (0020):
+whatever writes the tags, the copies follow, and a caseworker's list hides exactly the cases
+the record says are restricted."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
 from crm.access import Viewer, restricted
@@ -16,10 +18,11 @@ from crm.models import Case
 from crm.tags import service, taxonomy
 from crm.tags.models import CaseTag, TagValue
 from crm.tags.seed import ensure_seeded
-from crm.users.models import CASEWORKER
+from crm.users.models import CASEWORKER, OFFICE_MANAGER
 from tagging.axes import PERSONAL, SAFEGUARDING, SPECIAL_CATEGORY, STANDARD, Axis
 
 ANOTHER_CASEWORKER = Viewer(99, "someone@office.example.org.uk", CASEWORKER)  # owns nothing
+MANAGER = Viewer(98, "manager@office.example.org.uk", OFFICE_MANAGER)  # sees every case
 REFERENCE = "MB-2026-000001"
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -29,9 +32,24 @@ def sensitivity(session: Session, name: str) -> int:
     return session.scalars(found).one()
 
 
+CARRIED_AND_HELD = text(
+    "SELECT c.tag_ids, coalesce((SELECT array_agg(t.tag_id ORDER BY t.tag_id) "
+    "FROM case_tags t WHERE t.case_id = c.id), '{}') FROM cases c"
+)
+
+
+def carried_and_held(session: Session) -> list[tuple[list[int], list[int]]]:
+    """PostgreSQL: each case's copy of its tag ids beside the record's."""
+    return [(list(carried), list(held)) for carried, held in session.execute(CARRIED_AND_HELD)]
+
+
 def state(database: Database) -> tuple[int | None, bool, bool]:
-    """The copy, the record's word on it, and whether another caseworker's list shows it."""
+    """The copy, the record's word on it, and whether another caseworker's list shows it;
+    on PostgreSQL, the tag ids' copy is checked against the record on the way."""
     with database.session() as session:
+        if not database.is_sqlite:
+            for carried, held in carried_and_held(session):
+                assert carried == held
         case = session.scalars(select(Case).where(Case.reference == REFERENCE)).one()
         listed = case_page(session, ANOTHER_CASEWORKER, CaseFilters()).rows
         return case.sensitivity_id, restricted(session, case.id), bool(listed)
@@ -73,3 +91,104 @@ def test_the_copy_follows_every_way_the_tags_are_written(database: Database) -> 
     with database.session() as session:  # only the reason changes: the value stands
         session.execute(update(CaseTag).where(sensitive).values(reason="checked again"))
     assert state(database) == (ids[PERSONAL], False, True)
+
+
+def tag_row(case_id: int, value: TagValue, slot: str | None) -> dict[str, object]:
+    return {
+        "case_id": case_id,
+        "tag_id": value.id,
+        "axis": value.axis,
+        "slot": slot,
+        "source": "manual",
+    }
+
+
+def values_of(session: Session, axis: Axis) -> list[TagValue]:
+    """The axis's values with nothing above them (a filter on one takes in those under it)."""
+    found = session.scalars(select(TagValue).where(TagValue.axis == axis).order_by(TagValue.id))
+    return [value for value in found if "›" not in value.path]
+
+
+def test_a_tag_filter_finds_what_the_record_holds(database: Database) -> None:
+    """Several tags at once, a secondary issue, one removed: the copy keeps up, and a list
+    filtered by a value (read from the copy on PostgreSQL) finds exactly the cases holding it."""
+    with database.session() as session:
+        ensure_seeded(session)
+        cases = [
+            Case(reference=f"MB-2026-00000{n}", opened_at=START, last_activity_at=START)
+            for n in (1, 2)
+        ]
+        session.add_all(cases)
+        session.flush()
+        first, second = (case.id for case in cases)
+        housing, benefits, *_ = values_of(session, Axis.ISSUE)
+        urgent = values_of(session, Axis.URGENCY)[0]
+        insert_rows(  # one statement for a new case's tags, as the tag store writes them
+            session,
+            CaseTag,
+            [
+                tag_row(first, housing, Axis.ISSUE),
+                tag_row(first, benefits, None),
+                tag_row(first, urgent, Axis.URGENCY),
+            ],
+        )
+        insert_rows(session, CaseTag, [tag_row(second, benefits, Axis.ISSUE)])
+
+    def found(value: TagValue) -> set[str]:
+        with database.session() as session:
+            filters = CaseFilters(tags={Axis(value.axis): value.path})
+            return {row.reference for row in case_page(session, MANAGER, filters).rows}
+
+    assert found(housing) == {"MB-2026-000001"}
+    assert found(benefits) == {"MB-2026-000001", "MB-2026-000002"}  # a secondary issue too
+    assert found(urgent) == {"MB-2026-000001"}
+    with database.session() as session:
+        session.execute(delete(CaseTag).where(CaseTag.case_id == first, CaseTag.slot.is_(None)))
+    assert found(benefits) == {"MB-2026-000002"}
+    with database.session() as session:
+        if not database.is_sqlite:
+            for carried, held in carried_and_held(session):
+                assert carried == held
+
+
+def test_tags_written_at_once_by_two_offices_both_reach_the_copy(database: Database) -> None:
+    """Two transactions tag the same case at the same time: the second's trigger waits for
+    the first to commit and then counts its tags too (it locks the case before counting)."""
+    if database.is_sqlite:
+        return  # SQLite has one writer at a time and no copy of the tag ids
+    with database.session() as session:
+        ensure_seeded(session)
+        case = Case(reference=REFERENCE, opened_at=START, last_activity_at=START)
+        session.add(case)
+        session.flush()
+        case_id = case.id
+        issue = values_of(session, Axis.ISSUE)[0]
+        urgency = values_of(session, Axis.URGENCY)[0]
+    first = database.new_session()
+    insert_rows(first, CaseTag, [tag_row(case_id, issue, Axis.ISSUE)])  # holds the case's lock
+    second_pid = threading.Event()
+    pids: list[int] = []
+
+    def tag_urgency() -> None:
+        with database.session() as session:
+            pids.append(session.scalars(text("SELECT pg_backend_pid()")).one())
+            second_pid.set()
+            insert_rows(session, CaseTag, [tag_row(case_id, urgency, Axis.URGENCY)])
+
+    second = threading.Thread(target=tag_urgency)
+    second.start()
+    assert second_pid.wait(10)
+    waiting = text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid")
+    with database.session() as watcher:
+        for _ in range(200):  # until the second's trigger waits on the case's lock
+            if watcher.scalars(waiting, {"pid": pids[0]}).one_or_none() == "Lock":
+                break
+            watcher.rollback()
+            threading.Event().wait(0.05)
+        else:
+            raise AssertionError("the second transaction never waited for the first")
+    first.commit()
+    first.close()
+    second.join(10)
+    with database.session() as session:
+        assert carried_and_held(session) == [(sorted([issue.id, urgency.id]),) * 2]

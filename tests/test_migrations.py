@@ -14,7 +14,7 @@ from alembic.migration import MigrationContext
 import crm.schema  # noqa: F401  (every table in the metadata)
 from crm.db import Database
 from crm.models import Base
-from crm.words import in_the_models
+from crm.schema import in_the_models
 
 
 def test_migrated_schema_matches_the_models(database: Database) -> None:

@@ -6,7 +6,7 @@ from alembic import context
 
 import crm.schema  # noqa: F401 - registers every table
 from crm.models import Base
-from crm.words import in_the_models
+from crm.schema import in_the_models
 
 connection = context.config.attributes["connection"]
 context.configure(
