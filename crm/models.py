@@ -110,11 +110,6 @@ class CaseCounter(Base):
     last: Mapped[int] = mapped_column(Integer, default=0)
 
 
-# What the case list's indexes carry on PostgreSQL beside their keys; `tag_ids` is
-# PostgreSQL's alone, kept by triggers and outside this model (crm.tags.carried).
-CARRIED = ["owner_id", "constituent_id", "sensitivity_id", "tag_ids"]
-
-
 class Case(Base):
     __tablename__ = "cases"
 
@@ -137,29 +132,31 @@ class Case(Base):
     __table_args__ = (
         Index("ix_cases_constituent_status", "constituent_id", "status"),
         # The case list's sort orders and common narrowings (migration 0012). On PostgreSQL
-        # they also carry what access and the other filters read, the tag ids included
-        # (crm.tags.carried), so the walk to a page reads no table rows (0017, 0019, 0020).
+        # the default order's and a caseworker's also carry what access and the other
+        # filters read, the tag ids included (`tag_ids`: PostgreSQL's alone, outside this
+        # model, crm.tags.carried), so the walk to a page reads no table rows (0017, 0019,
+        # 0020). Each carries what it must only: every message rewrites its case's entries.
         Index(
             "ix_cases_last_activity",
             "last_activity_at",
             "id",
-            postgresql_include=[*CARRIED, "status"],
+            postgresql_include=[
+                "owner_id",
+                "constituent_id",
+                "sensitivity_id",
+                "tag_ids",
+                "status",
+            ],
         ),
         Index("ix_cases_opened", "opened_at", "id"),
-        Index(
-            "ix_cases_status_activity",
-            "status",
-            "last_activity_at",
-            "id",
-            postgresql_include=CARRIED,
-        ),
+        Index("ix_cases_status_activity", "status", "last_activity_at"),
         Index(
             "ix_cases_owner_status_activity",
             "owner_id",
             "status",
             "last_activity_at",
             "id",
-            postgresql_include=CARRIED[1:],
+            postgresql_include=["sensitivity_id", "tag_ids"],
         ),
         *_trigram_indexes("cases", "reference", "subject"),
     )

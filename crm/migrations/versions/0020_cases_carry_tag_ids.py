@@ -26,13 +26,14 @@ down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# (name, key columns, what PostgreSQL's copy carries), before and after
+# (name, key columns, what PostgreSQL's copy carries), before and after. Only what the lists
+# read: every message rewrites its case's entries (wider, the status index as well cost
+# PostgreSQL ingest about 7%).
 INDEXES_BEFORE = {
     "ix_cases_last_activity": (
         "last_activity_at, id",
         "owner_id, constituent_id, status, sensitivity_id",
     ),
-    "ix_cases_status_activity": ("status, last_activity_at", ""),
     "ix_cases_owner_status_activity": ("owner_id, status, last_activity_at", ""),
 }
 INDEXES_AFTER = {
@@ -40,13 +41,9 @@ INDEXES_AFTER = {
         "last_activity_at, id",
         "owner_id, constituent_id, sensitivity_id, tag_ids, status",
     ),
-    "ix_cases_status_activity": (
-        "status, last_activity_at, id",
-        "owner_id, constituent_id, sensitivity_id, tag_ids",
-    ),
     "ix_cases_owner_status_activity": (
         "owner_id, status, last_activity_at, id",
-        "constituent_id, sensitivity_id, tag_ids",
+        "sensitivity_id, tag_ids",
     ),
 }
 
