@@ -64,7 +64,7 @@ def is_restricted(tag_ids: RestrictedIds | None = None) -> ColumnElement[bool]:
     """The case's sensitivity is safeguarding or special category. Given those values' ids,
     or the query that finds them (`restricted_values()`, which PostgreSQL runs once and
     hashes), each case answers from its own row: the copy of its sensitivity that triggers
-    keep (migration 0019), with no lookup in case_tags at all."""
+    keep (migrations 0019, 0020), with no lookup in case_tags at all."""
     if tag_ids is not None:
         values = tag_ids if isinstance(tag_ids, Select) else list(tag_ids)
         return and_(Case.sensitivity_id.is_not(None), Case.sensitivity_id.in_(values))

@@ -124,7 +124,7 @@ class Case(Base):
     closed_at: Mapped[datetime | None] = mapped_column()
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     # A copy of the case's sensitivity tag (case_tags holds the record), kept by triggers on
-    # case_tags (migration 0019) for the lists' access check; nothing here writes it.
+    # case_tags (migrations 0019, 0020) for the lists' access check; nothing here writes it.
     sensitivity_id: Mapped[int | None] = mapped_column()
 
     constituent: Mapped[Constituent | None] = relationship()
