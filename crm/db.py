@@ -115,7 +115,7 @@ def _sqlite_on_begin(connection: Any) -> None:
 
 
 def dialect_of(session: Session) -> str:
-    """ "postgresql" or "sqlite": for the few conditions each database answers its own way."""
+    """The database's kind, "postgresql" or "sqlite", for what each answers its own way."""
     return session.get_bind().dialect.name
 
 
