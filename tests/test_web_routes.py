@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -342,3 +343,22 @@ def test_the_api_gives_a_case_with_tags_reasons_and_timeline(client, office):
     schema = client.get("/api/schema/openapi.json").json()
     assert "/api/cases" in schema["paths"] and "/api/cases/{reference}" in schema["paths"]
     assert not any(path.startswith("/cases") for path in schema["paths"])
+
+
+def test_clients_of_one_app_stop_in_any_order(database: Database, settings: Settings) -> None:
+    """Several clients (each its own lifespan and event loop) on one app, stopped first in
+    first out: each shutdown finishes (one lifespan's event emitter kept on the app by
+    another's had left a shutdown waiting forever)."""
+    app = create_app(settings, database, secret_key=SECRET)
+    clients = [TestClient(app) for _ in range(3)]
+    for client in clients:
+        client.__enter__()
+    stopped = threading.Event()
+
+    def stop_all() -> None:
+        for client in clients:
+            client.__exit__(None, None, None)
+        stopped.set()
+
+    threading.Thread(target=stop_all, daemon=True).start()
+    assert stopped.wait(30), "a client's shutdown never finished"

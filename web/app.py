@@ -14,7 +14,8 @@ from urllib.parse import quote
 from litestar import Litestar, MediaType, Request, Response, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
-from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.events import BaseEventEmitterBackend
+from litestar.exceptions import HTTPException, ImproperlyConfiguredException, NotAuthorizedException
 from litestar.handlers import HTTPRouteHandler
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.session.client_side import CookieBackendConfig
@@ -110,6 +111,7 @@ def create_app(
     return Litestar(
         route_handlers=[pages, api.router],
         on_startup=[partial(_take_turns, settings.web_threads)],
+        event_emitter_backend=NoEvents,
         before_send=[security_headers],
         middleware=[
             session_config.middleware,
@@ -131,6 +133,22 @@ def create_app(
         ),
         debug=debug,
     )
+
+
+class NoEvents(BaseEventEmitterBackend):
+    """Mailbag registers no event listeners, so it has no emitter to start. Litestar's own
+    starts a worker with each lifespan and keeps it on the app, so two lifespans of one app
+    at once (tests run several clients on one app) overwrote each other's, and a client's
+    shutdown could wait forever on a worker of another event loop."""
+
+    async def __aenter__(self) -> NoEvents:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+    def emit(self, event_id: str, *args: Any, **kwargs: Any) -> None:
+        raise ImproperlyConfiguredException(f"no event listener for {event_id!r}")
 
 
 async def _take_turns(threads: int) -> None:
