@@ -10,7 +10,6 @@ case unless it is assigned to them. Other staff see every other case.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import (
@@ -57,16 +56,12 @@ def restricted_values() -> Select[int]:
     return select(TagValue.id).where(func.lower(TagValue.name).in_(RESTRICTED))
 
 
-RestrictedIds = Sequence[int] | Select[int]
-
-
-def is_restricted(tag_ids: RestrictedIds | None = None) -> ColumnElement[bool]:
-    """The case's sensitivity is safeguarding or special category. Given those values' ids,
-    or the query that finds them (`restricted_values()`, which PostgreSQL runs once and
-    hashes), each case answers from its own row: the copy of its sensitivity that triggers
-    keep (migrations 0019, 0020), with no lookup in case_tags at all."""
-    if tag_ids is not None:
-        values = tag_ids if isinstance(tag_ids, Select) else list(tag_ids)
+def is_restricted(values: Select[int] | None = None) -> ColumnElement[bool]:
+    """The case's sensitivity is safeguarding or special category. Given the query that
+    finds those values (`restricted_values()`), each case answers from its own row: the
+    copy of its sensitivity that triggers keep (migrations 0019, 0020), with no lookup in
+    case_tags; without it, from case_tags, the record (single cases, reports)."""
+    if values is not None:
         return and_(Case.sensitivity_id.is_not(None), Case.sensitivity_id.in_(values))
     return exists(
         select(CaseTag.id)
@@ -93,16 +88,14 @@ def in_wards(wards: tuple[str, ...]) -> ColumnElement[bool]:
     return Case.constituent_id.in_(residents)
 
 
-def visible_cases(
-    viewer: Viewer, restricted_ids: RestrictedIds | None = None
-) -> ColumnElement[bool]:
+def visible_cases(viewer: Viewer, restricted: Select[int] | None = None) -> ColumnElement[bool]:
     """The WHERE condition on `Case` that every listing and lookup applies; lists pass
-    `restricted_values()` or its ids as `restricted_ids` (the same rule, cheaper per case)."""
+    `restricted_values()` as `restricted` (the same rule, cheaper per case)."""
     if viewer.role == OFFICE_MANAGER:
         return true()
     assigned = Case.owner_id == viewer.user_id
     if viewer.role == CASEWORKER:
-        return or_(assigned, not_(is_restricted(restricted_ids)))
+        return or_(assigned, not_(is_restricted(restricted)))
     if viewer.role == COUNCILLOR:
         # An IN over the few rows an index finds, hashed once per query (as EXISTS the
         # planner may probe them case by case, and the list counts 100,000 cases).
@@ -118,7 +111,7 @@ def visible_cases(
             )
         )
         mine = or_(raised, requested, in_wards(viewer.wards))
-        return or_(assigned, and_(mine, not_(is_restricted(restricted_ids))))
+        return or_(assigned, and_(mine, not_(is_restricted(restricted))))
     return false()
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from crm import audit
 from crm.access import Viewer
-from crm.caselist import SORTS, CaseFilters, filtered
+from crm.caselist import SORTS, CaseFilters, filtered, tag_conditions
 from crm.db import Database
 from crm.models import Case, Constituent
 from crm.reports.cells import safe_text
@@ -42,7 +42,7 @@ BATCH = 500
 def matching_ids(session: Session, viewer: Viewer, filters: CaseFilters) -> list[int]:
     """Every case of the filtered list this viewer may see, in the list's order (no paging)."""
     order = SORTS.get(filters.sort, SORTS["activity"])
-    ids = filtered(viewer, filters).subquery()
+    ids = filtered(viewer, filters, tag_conditions(session, filters)).subquery()
     query = select(Case.id).where(Case.id.in_(select(ids.c.id))).order_by(*order)
     return list(session.scalars(query))
 

@@ -17,7 +17,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     cast,
-    exists,
     func,
     literal,
     or_,
@@ -29,8 +28,15 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.util import ClauseAdapter
 
 from crm import casefilters
-from crm.access import RestrictedIds, Viewer, in_wards, restricted_values, visible_cases
-from crm.db import AnySelect, built_once, one_of_ids_given, one_of_listed_ids, plain_rows
+from crm.access import Viewer, in_wards, restricted_values, visible_cases
+from crm.db import (
+    AnySelect,
+    built_once,
+    dialect_of,
+    one_of_ids_given,
+    one_of_listed_ids,
+    plain_rows,
+)
 from crm.followups import status as follow_up_status
 from crm.followups.models import ESCALATED
 from crm.followups.status import Waiting
@@ -188,19 +194,21 @@ def _matches(*, words: bool) -> CompoundSelect[Any]:
 def filtered(
     viewer: Viewer,
     filters: CaseFilters,
+    tagged: dict[Axis, ColumnElement[bool]],
     *,
     found: ColumnElement[bool] | None = None,
-    known: Known | None = None,
 ) -> Select[Any]:
-    """The ids of the matching cases the viewer may see (access first, always); `found`,
-    when given, stands for the search, its cases already found (see `case_page`); `known`,
-    the tag values looked up beforehand (`look_up`), so no case joins the values itself."""
-    restricted_ids = known.restricted if known else None
-    query = select(Case.id).where(visible_cases(viewer, restricted_ids))
+    """The ids of the matching cases the viewer may see (access first, always); `tagged`,
+    each tag filter's condition (`tag_conditions`); `found`, when given, stands for the
+    search, its cases already found (see `case_page`)."""
+    # Access reads each case's copy of its sensitivity against the restricted values, a
+    # subquery PostgreSQL runs once and hashes (a statement of its own had cost a round trip
+    # and half a millisecond of Python for each list).
+    query = select(Case.id).where(visible_cases(viewer, restricted_values()))
     if filters.status:
         query = query.where(Case.status == filters.status)
-    for axis, value in filters.tags.items():
-        query = query.where(known.tags[axis] if known else _tagged(axis, value))
+    for axis in filters.tags:
+        query = query.where(tagged[axis])
     if filters.owner == UNASSIGNED:
         query = query.where(Case.owner_id.is_(None))
     elif filters.owner.isascii() and filters.owner.isdigit() and len(filters.owner) <= 9:
@@ -220,33 +228,19 @@ def filtered(
     return query
 
 
-@dataclass(frozen=True)
-class Known:
-    """What a list's conditions need from the tag values: the restricted sensitivities, and
-    for each tag filter its condition on the case, with the value's ids and those of
-    everything under it."""
-
-    restricted: RestrictedIds
-    tags: dict[Axis, ColumnElement[bool]]
-
-
-def look_up(session: Session, filters: CaseFilters) -> Known:
-    """One small query on the values for the whole list, instead of a join per case. With
-    no tag filter there is none: the restricted values are a subquery of the list's own
-    statement, which PostgreSQL runs once and hashes (a statement of their own had cost a
-    round trip and half a millisecond of Python for each list)."""
+def tag_conditions(session: Session, filters: CaseFilters) -> dict[Axis, ColumnElement[bool]]:
+    """Each tag filter's condition on the case: the value with everything under it, looked
+    up in one small query for the whole list instead of a join per case."""
     if not filters.tags:
-        return Known(restricted_values(), {})
-    wanted = [restricted_values().add_columns(literal("").label("axis"))]
-    wanted += [
+        return {}
+    wanted = [
         select(TagValue.id, literal(axis.value).label("axis")).where(_values_named(axis, value))
         for axis, value in filters.tags.items()
     ]
     found: dict[str, list[int]] = defaultdict(list)
     for tag_id, axis in plain_rows(session, union_all(*wanted)):
         found[axis].append(tag_id)
-    tags = {axis: tagged_with_any(session, found[axis.value]) for axis in filters.tags}
-    return Known(found[""], tags)
+    return {axis: tagged_with_any(session, found[axis.value]) for axis in filters.tags}
 
 
 def visible_ids(session: Session, viewer: Viewer, case_ids: Sequence[int]) -> set[int]:
@@ -280,7 +274,7 @@ def case_page(
     count_cap += offset  # paging on past the cap still finds the next page
     found = _search_first(session, filters.search)
     condition = found.condition if found else None
-    matching = filtered(viewer, filters, found=condition, known=look_up(session, filters))
+    matching = filtered(viewer, filters, tag_conditions(session, filters), found=condition)
     # One statement finds the page and counts: a narrow search's cases (at most
     # SEARCH_FIRST_MAX, all sorted anyway) all of them; any other list the first
     # `count_cap` + 1 in the page's order, which the walk down the sort's index passes on
@@ -409,7 +403,7 @@ def _search_first(session: Session, text: str) -> Found | None:
     count, listed = plain_rows(session, _listed_matches(words, limited=True), terms).one()
     exact = count <= SEARCH_FIRST_MAX
     if not exact:
-        if session.get_bind().dialect.name == "sqlite":
+        if dialect_of(session) == "sqlite":
             return Found(search_condition(text), exact)
         _, listed = plain_rows(session, _listed_matches(words, limited=False), terms).one()
     return Found(one_of_listed_ids(session, Case.id, listed or ""), exact)
@@ -423,14 +417,6 @@ def _listed_matches(words: bool, *, limited: bool) -> AnySelect:
     found = (matches.limit(SEARCH_FIRST_MAX + 1) if limited else matches).subquery("found")
     case_id = found.c[0]
     return select(func.count(case_id), func.aggregate_strings(cast(case_id, String), ","))
-
-
-def _tagged(axis: Axis, value: str) -> ColumnElement[bool]:
-    """Tagged with the value or, for issues, anything under it ("Housing" takes in repairs),
-    for a list whose values were not looked up first (`look_up`)."""
-    # The values first, then the cases holding one: (case_id, tag_id) answers from the index.
-    values = select(TagValue.id).where(_values_named(axis, value))
-    return exists(select(CaseTag.id).where(CaseTag.case_id == Case.id, CaseTag.tag_id.in_(values)))
 
 
 def _values_named(axis: Axis, value: str) -> ColumnElement[bool]:

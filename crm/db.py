@@ -162,12 +162,8 @@ def one_of_listed_ids(session: Session, column: Any, listed: str) -> ColumnEleme
     if not _LISTED_IDS.fullmatch(listed):
         raise ValueError(f"not a list of ids: {listed[:40]!r}")
     if dialect_of(session) == "postgresql":
-        return _any_of(column, listed)
+        return column == any_(_listed_array(listed))
     return column.in_([int(i) for i in listed.split(",")] if listed else [])
-
-
-def _any_of(column: Any, listed: str) -> ColumnElement[bool]:
-    return column == any_(_listed_array(listed))
 
 
 def id_array(ids: Collection[int]) -> ColumnElement[Any]:
