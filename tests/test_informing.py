@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import time as time_module
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -64,6 +65,21 @@ def iso_week(day: date) -> str:
 
 def today() -> date:
     return utcnow().astimezone(UK).date()
+
+
+def coming_monday() -> date:
+    """The Monday whose 08:00 run still covers changes made now.
+
+    A first digest looks back a week at most, so on a Monday before eight the next
+    Monday's run would miss this morning's changes: then the Monday is today.
+    """
+    now = utcnow().astimezone(UK)
+    if now.weekday() == 0 and now < at(now.date(), 8):
+        wait = (at(now.date(), 8) - now).total_seconds()
+        if wait > 30:
+            return now.date()
+        time_module.sleep(wait + 1)  # too close to eight to finish before it: let it pass
+    return now.date() + timedelta(days=7 - now.weekday())
 
 
 # --- councillors raise cases -----------------------------------------------------------------
@@ -517,7 +533,7 @@ def test_daily_and_weekly_digests_once_per_period_with_deadlines_and_only_visibl
     office = build_office(database, pipeline)
     settings = office_settings(tmp_path, smtp_server.port, response_days=FAR)
     env = digest_env(database, smtp_server, tmp_path)
-    monday = today() + timedelta(days=7 - today().weekday())  # next Monday, 1 to 7 days on
+    monday = coming_monday()
     with database.session() as session:
         east = create_user(
             session, EAST, PASSWORD, role="councillor", name="Cllr East", wards=["EX9"]
