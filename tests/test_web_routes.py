@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from litestar.testing import TestClient
@@ -170,6 +171,23 @@ def test_the_case_page_shows_constituent_tags_with_reasons_and_timeline(client, 
     assert "Reply due" in page
     assert "email in" in listed(client, f"/cases/{office.in_ward}?kind=email_in")
     assert client.get("/cases/MB-1999-000999").status_code == 404
+
+
+def test_times_are_shown_on_the_office_clock_in_summer(client, office, database):
+    # Given a case whose last letter came at 23:30 UTC on 1 July (00:30 on 2 July in London)
+    late = datetime(2026, 7, 1, 23, 30, tzinfo=UTC)
+    with database.session() as session:
+        case = session.scalars(select(Case).where(Case.reference == office.in_ward)).one()
+        case.last_activity_at = late
+        entry = session.scalars(
+            select(TimelineEntry).where(TimelineEntry.case_id == case.id).limit(1)
+        ).one()
+        entry.occurred_at = late
+    sign_in(client, CASEWORKER)
+    # Then the list and the timeline say the office's time, not UTC's
+    assert "02 Jul 2026 00:30" in listed(client, f"/?q={office.in_ward}")
+    page = listed(client, f"/cases/{office.in_ward}")
+    assert "02 Jul 2026 00:30" in page and "01 Jul 2026 23:30" not in page
 
 
 def test_stored_xss_in_subject_names_and_bodies_is_escaped(client, office):

@@ -6,6 +6,7 @@ import asyncio
 import gc
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from datetime import date, datetime
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from markupsafe import Markup, escape
 
 from crm.db import Database
 from crm.enquiries.signing import derive
+from crm.letters.dates import UK
 from crm.settings import Settings
 from web import (
     admin,
@@ -206,10 +208,23 @@ def _too_large(request: Request[Any, Any, Any]) -> str:
 def _filters(engine: JinjaTemplateEngine) -> None:
     env = engine.engine
     env.auto_reload = False  # the templates ship with the code: no file date check per render
-    env.filters["when"] = lambda d: d.strftime("%d %b %Y %H:%M") if d else ""
-    env.filters["day"] = lambda d: d.strftime("%a %d %b %Y") if d else ""
+    env.filters["when"] = when
+    env.filters["day"] = day
     env.globals["axes"] = ["issue", "urgency", "sensitivity", "transferability"]
     env.filters["tag_labels"] = tag_labels
+
+
+def when(moment: datetime | None) -> str:
+    """A moment as the office reads it: on the UK's clock (summer time included), not UTC,
+    which is what the database gives back."""
+    return moment.astimezone(UK).strftime("%d %b %Y %H:%M") if moment else ""
+
+
+def day(moment: date | None) -> str:
+    """A date, or the office's date of a moment (23:30 UTC in July is the next day)."""
+    if isinstance(moment, datetime):
+        moment = moment.astimezone(UK)
+    return moment.strftime("%a %d %b %Y") if moment else ""
 
 
 def tag_labels(tags: Any) -> Markup:
