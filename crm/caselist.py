@@ -21,6 +21,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    type_coerce,
     union,
     union_all,
 )
@@ -433,24 +434,31 @@ def _tags_of(session: Session, case_ids: list[int]) -> dict[int, list[ListedTag]
     if not case_ids:
         return found
     rows = plain_rows(session, _tags_statement(session), {"ids": case_ids}).all()
-    for case_id, axis, _slot, path in sorted(rows, key=_listed_order):
-        found[case_id].append(ListedTag(axis.value, path))
+    for case_id, axis, _secondary, path in sorted(rows, key=_listed_order):
+        found[case_id].append(ListedTag(axis, path))
     return found
 
 
-_AXIS_ORDER = {axis: i for i, axis in enumerate(Axis)}
+_AXIS_ORDER = {axis.value: i for i, axis in enumerate(Axis)}
 
 
 def _listed_order(row: Any) -> tuple[int, bool, int, str]:
     """By case; the one-per-axis values first, in axis order; then by name."""
-    case_id, axis, slot, path = row
-    return case_id, slot is None, _AXIS_ORDER[axis], path
+    case_id, axis, secondary, path = row
+    return case_id, secondary, _AXIS_ORDER[axis], path
 
 
 @built_once
 def _tags_statement(dialect: str) -> AnySelect:
+    """The axis as its plain name and the slot as "secondary or not": a page's 200 tags
+    made into Axis members and back cost a tenth of the list's Python."""
     return (
-        select(CaseTag.case_id, CaseTag.axis, CaseTag.slot, TagValue.path)
+        select(
+            CaseTag.case_id,
+            type_coerce(CaseTag.axis, String),
+            CaseTag.slot.is_(None),
+            TagValue.path,
+        )
         .join(TagValue, TagValue.id == CaseTag.tag_id)
         .where(one_of_ids_given(dialect, CaseTag.case_id))
     )
