@@ -18,8 +18,7 @@ from crm.db import AnySelect, plain_rows
 from crm.errors import NotFound
 from crm.informing.deadlines import CaseDeadline, next_deadline
 from crm.informing.models import CouncillorRequest
-from crm.informing.requests import request_for
-from crm.informing.status_emails import is_opted_out
+from crm.informing.status_emails import opted_out
 from crm.models import Case, Constituent, ConstituentEmail, Message, TimelineEntry
 from crm.settings import Settings
 from crm.tags.deadlines import Deadline, response_deadline
@@ -68,16 +67,24 @@ def open_case_file(
 ) -> CaseFile:
     """The case if the viewer may see it; otherwise NotFound, as if it did not exist.
     The timeline holds `limit` entries, those older than entry `before` when it is given."""
-    # The case, its person, its owner and whether it is restricted, in one round trip.
+    # The case, its person, its owner, whether it is restricted, the councillor's request
+    # that opened it and whether it stopped status emails, in one round trip.
     found = session.execute(
-        select(Case, access.is_restricted().label("restricted"), User)
+        select(
+            Case,
+            access.is_restricted().label("restricted"),
+            User,
+            CouncillorRequest,
+            opted_out(Case.id).label("opted_out"),
+        )
         .outerjoin(User, User.id == Case.owner_id)
+        .outerjoin(CouncillorRequest, CouncillorRequest.case_id == Case.id)
         .where(Case.reference == reference.strip().upper(), access.visible_cases(viewer))
         .options(joinedload(Case.constituent))
     ).first()
     if found is None:
         raise NotFound(f"no case {reference.strip().upper()[:40]}")
-    case, restricted, owner = found
+    case, restricted, owner, request, stopped = found
     if restricted:
         audit.record(
             session, "view_sensitive_case", who=viewer.email, case_id=case.id, detail=case.reference
@@ -86,7 +93,6 @@ def open_case_file(
     tags = case_tags(session, case.id)
     timeline = _timeline(session, case.id, kind, limit + 1, before)
     deadline = response_deadline(tags, settings)
-    request = request_for(session, case.id)
     case_notes = notes.notes_of(session, case.id, NOTES_LIMIT)
     return CaseFile(
         case=case,
@@ -104,7 +110,7 @@ def open_case_file(
         next_deadline=next_deadline(session, case, deadline, request),
         request=request,
         status_emails_on=settings.status_emails,
-        status_emails_stopped=is_opted_out(session, case.id),
+        status_emails_stopped=bool(stopped),
         older=timeline[limit - 1].id if len(timeline) > limit else None,
     )
 

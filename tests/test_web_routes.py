@@ -30,6 +30,7 @@ from tests.support.web import (
 )
 from web.app import create_app
 from web.email_html import sanitise
+from web.markup import options
 
 SECRET = "test-secret-key-" + "x" * 32
 
@@ -159,7 +160,8 @@ def test_the_case_list_shows_tags_filters_searches_and_pages(client, office):
     assert office.in_ward in listed(client, f"/?q={office.in_ward.lower()}")
     assert office.other_ward not in listed(client, "/?ward=EX1")
     assert office.in_ward not in listed(client, "/?status=closed")
-    assert office.in_ward in listed(client, "/?urgency=normal&sort=oldest&page=1")
+    chosen = listed(client, "/?urgency=normal&sort=oldest&page=1")
+    assert office.in_ward in chosen and '<option value="normal" selected>normal</option>' in chosen
     assert office.in_ward in listed(client, "/?owner=none")
 
 
@@ -200,6 +202,16 @@ def test_stored_xss_in_subject_names_and_bodies_is_escaped(client, office):
     assert "onerror" not in page.replace("&lt;img src=x onerror", "")
     assert "tracker.example.net" not in page
     assert "javascript:" not in page
+
+
+def test_option_lists_escape_their_labels_and_mark_the_chosen_value():
+    made = options([(7, 'Al "<b>"'), (12, "Bo & Co"), "plain"], "12")
+    assert made == (
+        '<option value="7">Al &#34;&lt;b&gt;&#34;</option>'
+        '<option value="12" selected>Bo &amp; Co</option>'
+        '<option value="plain">plain</option>'
+    )
+    assert ">plain</option>" in options(["plain"], None) and "selected" not in options(["a"], "")
 
 
 def test_sanitised_email_html_keeps_text_and_drops_scripts_handlers_and_remote_images():

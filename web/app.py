@@ -6,8 +6,7 @@ import asyncio
 import gc
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import date, datetime
-from functools import lru_cache, partial
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -26,11 +25,10 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
-from markupsafe import Markup, escape
+from markupsafe import escape
 
 from crm.db import Database
 from crm.enquiries.signing import derive
-from crm.letters.dates import UK
 from crm.settings import Settings
 from web import (
     admin,
@@ -44,6 +42,7 @@ from web import (
     enquiry,
     exports,
     manage,
+    markup,
     privacy,
     review,
     status_emails,
@@ -208,32 +207,8 @@ def _too_large(request: Request[Any, Any, Any]) -> str:
 def _filters(engine: JinjaTemplateEngine) -> None:
     env = engine.engine
     env.auto_reload = False  # the templates ship with the code: no file date check per render
-    env.filters["when"] = when
-    env.filters["day"] = day
+    env.filters["when"] = markup.when
+    env.filters["day"] = markup.day
+    env.filters["tag_labels"] = markup.tag_labels
+    env.globals["options"] = markup.options
     env.globals["axes"] = ["issue", "urgency", "sensitivity", "transferability"]
-    env.filters["tag_labels"] = tag_labels
-
-
-def when(moment: datetime | None) -> str:
-    """A moment as the office reads it: on the UK's clock (summer time included), not UTC,
-    which is what the database gives back."""
-    return moment.astimezone(UK).strftime("%d %b %Y %H:%M") if moment else ""
-
-
-def day(moment: date | None) -> str:
-    """A date, or the office's date of a moment (23:30 UTC in July is the next day)."""
-    if isinstance(moment, datetime):
-        moment = moment.astimezone(UK)
-    return moment.strftime("%a %d %b %Y") if moment else ""
-
-
-def tag_labels(tags: Any) -> Markup:
-    """A listed case's tags as labels: a filter, since a macro called per row cost a tenth of
-    the list page's time, and each label made once (the taxonomy is small and governed)."""
-    return Markup("".join([_tag_label(tag.axis, tag.name) for tag in tags]))
-
-
-@lru_cache(maxsize=4096)
-def _tag_label(axis: str, name: str) -> str:
-    """One label's HTML, escaped; Markup.format per label cost a fifth of the list page."""
-    return f'<span class="tag {escape(axis)}" title="{escape(axis)}">{escape(name)}</span>'

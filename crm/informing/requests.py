@@ -7,7 +7,6 @@ case's deadlines (crm.informing.deadlines), so it shows wherever deadlines do.
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -193,16 +192,6 @@ def raise_case(
     )
     _tag(session, settings, case.id, case.reference, request, label, now)
     return RaisedCase(case.id, case.reference, request.due_on)
-
-
-def request_for(session: Session, case_id: int) -> CouncillorRequest | None:
-    """The councillor's request that opened a case, if one did."""
-    return session.scalar(_request_of(), {"case_id": case_id})
-
-
-@functools.cache  # one statement object, reused: see crm.db.built_once
-def _request_of() -> AnySelect:
-    return select(CouncillorRequest).where(CouncillorRequest.case_id == bindparam("case_id"))
 
 
 def raised_by(session: Session, user_id: int, case_ids: list[int]) -> set[int]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import Session
@@ -145,10 +146,16 @@ def is_opted_out(session: Session, case_id: int) -> bool:
     return session.get(StatusEmailOptOut, case_id) is not None
 
 
+def opted_out(case_id: Any) -> ColumnElement[bool]:
+    """Whether a case (an id, or a column of the statement) asked for no status emails, as a
+    condition: the case page reads it with the case itself, not in a round trip of its own."""
+    return exists().where(StatusEmailOptOut.case_id == case_id)
+
+
 def _pending(session: Session, until: datetime) -> dict[int, list[Change]]:
     """Per case, the changes since its last status email (or the look-back), before `until`."""
     wanted = (
-        ~exists(select(StatusEmailOptOut.case_id).where(StatusEmailOptOut.case_id == Case.id))
+        ~opted_out(Case.id)
         & ~_safeguarding()
         & ~exists(
             select(StatusEmail.id).where(
