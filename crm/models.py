@@ -134,8 +134,10 @@ class Case(Base):
         # The case list's sort orders and common narrowings (migration 0012). On PostgreSQL
         # the default order's and a caseworker's also carry what access and the other
         # filters read, the tag ids included (`tag_ids`: PostgreSQL's alone, outside this
-        # model, crm.tags.carried), so the walk to a page reads no table rows (0017, 0019,
-        # 0020). Each carries what it must only: every message rewrites its case's entries.
+        # model, crm.tags.carried), and the default order's the constituent's postcode for
+        # the wards (`constituent_postcode`, outside it too, crm.access), so the walk to a
+        # page reads no table rows (0017, 0019, 0020, 0021). Each carries what it must only:
+        # every message rewrites its case's entries.
         Index(
             "ix_cases_last_activity",
             "last_activity_at",
@@ -146,6 +148,7 @@ class Case(Base):
                 "sensitivity_id",
                 "tag_ids",
                 "status",
+                "constituent_postcode",
             ],
         ),
         Index("ix_cases_opened", "opened_at", "id"),

@@ -3,6 +3,7 @@
 from typing import Any
 
 from crm import audit, late_parents, models, notes  # noqa: F401
+from crm.access import CARRIED_POSTCODE
 from crm.campaigns import models as campaign_models  # noqa: F401
 from crm.enquiries import models as enquiry_models  # noqa: F401
 from crm.followups import models as followup_models  # noqa: F401
@@ -16,10 +17,10 @@ from crm.tags.carried import TAG_IDS_COLUMN
 from crm.users import models as user_models  # noqa: F401
 from crm.words import WORDS_COLUMN, WORDS_INDEX
 
-# Made by migrations alone, PostgreSQL's, and never written by the ORM: the letters' words
-# the database generates (crm.words) and the copy of each case's tag ids that triggers keep
-# (crm.tags.carried).
-DATABASE_ONLY = frozenset({WORDS_COLUMN, WORDS_INDEX, TAG_IDS_COLUMN})
+# Made by migrations alone and never written by the ORM: the letters' words the database
+# generates (crm.words) and the copies that triggers keep, of each case's tag ids
+# (crm.tags.carried, PostgreSQL's alone) and of its constituent's postcode (crm.access).
+DATABASE_ONLY = frozenset({WORDS_COLUMN, WORDS_INDEX, TAG_IDS_COLUMN, CARRIED_POSTCODE})
 
 
 def in_the_models(name: str | None, type_: str, parent_names: Any) -> bool:

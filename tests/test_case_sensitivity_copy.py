@@ -20,6 +20,7 @@ from crm.tags.models import CaseTag, TagValue
 from crm.tags.seed import ensure_seeded
 from crm.users.models import CASEWORKER, OFFICE_MANAGER
 from tagging.axes import PERSONAL, SAFEGUARDING, SPECIAL_CATEGORY, STANDARD, Axis
+from tests.support.locks import wait_for_lock
 
 ANOTHER_CASEWORKER = Viewer(99, "someone@office.example.org.uk", CASEWORKER)  # owns nothing
 MANAGER = Viewer(98, "manager@office.example.org.uk", OFFICE_MANAGER)  # sees every case
@@ -164,32 +165,24 @@ def test_tags_written_at_once_by_two_offices_both_reach_the_copy(database: Datab
         case_id = case.id
         issue = values_of(session, Axis.ISSUE)[0]
         urgency = values_of(session, Axis.URGENCY)[0]
-    first = database.new_session()
-    insert_rows(first, CaseTag, [tag_row(case_id, issue, Axis.ISSUE)])  # holds the case's lock
-    second_pid = threading.Event()
     pids: list[int] = []
 
     def tag_urgency() -> None:
         with database.session() as session:
             pids.append(session.scalars(text("SELECT pg_backend_pid()")).one())
-            second_pid.set()
             insert_rows(session, CaseTag, [tag_row(case_id, urgency, Axis.URGENCY)])
 
     second = threading.Thread(target=tag_urgency)
-    second.start()
-    assert second_pid.wait(10)
-    waiting = text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid")
-    with database.session() as watcher:
-        for _ in range(200):  # until the second's trigger waits on the case's lock
-            if watcher.scalars(waiting, {"pid": pids[0]}).one_or_none() == "Lock":
-                break
-            watcher.rollback()
-            threading.Event().wait(0.05)
-        else:
-            raise AssertionError("the second transaction never waited for the first")
-    first.commit()
-    first.close()
-    second.join(10)
+    first = database.new_session()
+    try:
+        insert_rows(first, CaseTag, [tag_row(case_id, issue, Axis.ISSUE)])  # holds the lock
+        second.start()
+        wait_for_lock(database, pids, "the second transaction never waited for the first")
+        first.commit()
+    finally:
+        first.close()  # a failure leaves no transaction open for the teardown to wait on
+        if second.is_alive():
+            second.join(10)
     with database.session() as session:
         assert carried_and_held(session) == [(sorted([issue.id, urgency.id]),) * 2]
 
