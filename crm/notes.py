@@ -101,6 +101,9 @@ def _notes_of() -> AnySelect:
     return (
         select(CaseNote)
         .where(case_id, or_(CaseNote.pinned.is_(True), CaseNote.id.in_(newest)))
-        .options(joinedload(CaseNote.author))
+        # Of the author, what the page shows: a person's other columns (their wards as JSON,
+        # their password's hash), read for each of a long case's fifty notes, were a seventh
+        # of the Python calls of opening the case (9,300 → 8,000).
+        .options(joinedload(CaseNote.author).load_only(User.name, User.email))
         .order_by(CaseNote.id.desc())
     )
