@@ -4,7 +4,6 @@ copy follows, and a councillor sees exactly the cases whose person lives in thei
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime
 
 from sqlalchemy import select, text, update
@@ -17,7 +16,7 @@ from crm.constituents import ContactHints
 from crm.db import Database
 from crm.models import Case, Constituent
 from crm.users.models import COUNCILLOR
-from tests.support.locks import wait_for_lock
+from tests.support.locks import second_waits_for_first
 
 EXETER = Viewer(97, "cllr.exeter@council.example.org.uk", COUNCILLOR, wards=("EX4",))
 TOPSHAM = Viewer(96, "cllr.topsham@council.example.org.uk", COUNCILLOR, wards=("EX3 0",))
@@ -98,25 +97,13 @@ def test_a_postcode_corrected_while_a_case_is_opened_reaches_the_case(
         return  # SQLite has one writer at a time
     with database.session() as session:
         mary = person(session, "mary@example.com", "EX4 6PQ")
-    pids: list[int] = []
-    correction = threading.Thread(target=_correct, args=(database, mary, pids))
-    first = database.new_session()
-    try:
-        open_case(first, "MB-2026-000001", mary)  # not committed: holds the share lock
-        correction.start()
-        wait_for_lock(database, pids, "the correction never waited for the new case")
-        first.commit()
-    finally:
-        first.close()  # a failure leaves no transaction open for the teardown to wait on
-        if correction.is_alive():
-            correction.join(10)
+    second_waits_for_first(
+        database,
+        lambda session: open_case(session, "MB-2026-000001", mary),  # holds a share lock
+        lambda session: session.execute(
+            update(Constituent).where(Constituent.id == mary).values(postcode="EX3 0AB")
+        ),
+        "the correction never waited for the new case",
+    )
     assert seen_by(database, TOPSHAM) == {"MB-2026-000001"}
     assert seen_by(database, EXETER) == set()
-
-
-def _correct(database: Database, mary: int, pids: list[int]) -> None:
-    with database.session() as session:
-        pids.append(session.scalars(text("SELECT pg_backend_pid()")).one())
-        session.execute(
-            update(Constituent).where(Constituent.id == mary).values(postcode="EX3 0AB")
-        )

@@ -5,7 +5,6 @@ the record says are restricted."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, select, text, update
@@ -20,7 +19,7 @@ from crm.tags.models import CaseTag, TagValue
 from crm.tags.seed import ensure_seeded
 from crm.users.models import CASEWORKER, OFFICE_MANAGER
 from tagging.axes import PERSONAL, SAFEGUARDING, SPECIAL_CATEGORY, STANDARD, Axis
-from tests.support.locks import wait_for_lock
+from tests.support.locks import second_waits_for_first
 
 ANOTHER_CASEWORKER = Viewer(99, "someone@office.example.org.uk", CASEWORKER)  # owns nothing
 MANAGER = Viewer(98, "manager@office.example.org.uk", OFFICE_MANAGER)  # sees every case
@@ -165,24 +164,12 @@ def test_tags_written_at_once_by_two_offices_both_reach_the_copy(database: Datab
         case_id = case.id
         issue = values_of(session, Axis.ISSUE)[0]
         urgency = values_of(session, Axis.URGENCY)[0]
-    pids: list[int] = []
-
-    def tag_urgency() -> None:
-        with database.session() as session:
-            pids.append(session.scalars(text("SELECT pg_backend_pid()")).one())
-            insert_rows(session, CaseTag, [tag_row(case_id, urgency, Axis.URGENCY)])
-
-    second = threading.Thread(target=tag_urgency)
-    first = database.new_session()
-    try:
-        insert_rows(first, CaseTag, [tag_row(case_id, issue, Axis.ISSUE)])  # holds the lock
-        second.start()
-        wait_for_lock(database, pids, "the second transaction never waited for the first")
-        first.commit()
-    finally:
-        first.close()  # a failure leaves no transaction open for the teardown to wait on
-        if second.is_alive():
-            second.join(10)
+    second_waits_for_first(
+        database,
+        lambda session: insert_rows(session, CaseTag, [tag_row(case_id, issue, Axis.ISSUE)]),
+        lambda session: insert_rows(session, CaseTag, [tag_row(case_id, urgency, Axis.URGENCY)]),
+        "the second transaction never waited for the first",
+    )
     with database.session() as session:
         assert carried_and_held(session) == [(sorted([issue.id, urgency.id]),) * 2]
 
