@@ -1,13 +1,18 @@
-"""Column types that behave the same on SQLite and PostgreSQL."""
+"""Column types that behave the same on SQLite and PostgreSQL, and the office's clock."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+
+# Moments are stored in UTC; the office reads them, and keeps its days and weeks, on the
+# UK's clock, summer time included.
+OFFICE_ZONE = ZoneInfo("Europe/London")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -38,3 +43,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 def utcnow() -> datetime:
     """Now, as an aware UTC datetime."""
     return datetime.now(UTC)
+
+
+def office_time(moment: datetime) -> datetime:
+    """A stored moment on the office's clock, for showing to people."""
+    return moment.astimezone(OFFICE_ZONE)

@@ -14,6 +14,7 @@ from crm import cases, listings, migrate, quarantine
 from crm import constituents as constituent_service
 from crm.db import Database
 from crm.settings import Settings
+from crm.types import office_time
 from inbox.files import count_messages
 from inbox.importer import import_path
 from inbox.retry import retry
@@ -120,7 +121,8 @@ def cases_command(limit: int) -> None:
         for row in listings.case_rows(session, limit):
             click.echo(
                 f"{row.reference}  {row.status:<6}  {row.messages:>3} msg  "
-                f"{row.last_activity_at:%Y-%m-%d}  {row.constituent[:24]:<24}  {row.subject[:60]}"
+                f"{office_time(row.last_activity_at):%Y-%m-%d}  "
+                f"{row.constituent[:24]:<24}  {row.subject[:60]}"
             )
 
 
@@ -135,7 +137,10 @@ def case_command(reference: str) -> None:
         who = case.constituent.name if case.constituent else "(no constituent)"
         click.echo(f"{case.reference}  [{case.status}]  {case.subject}\nconstituent: {who}")
         for entry in cases.timeline(session, case.id):
-            click.echo(f"  {entry.occurred_at:%Y-%m-%d %H:%M}  {entry.kind:<18} {entry.summary}")
+            click.echo(
+                f"  {office_time(entry.occurred_at):%Y-%m-%d %H:%M}  "
+                f"{entry.kind:<18} {entry.summary}"
+            )
 
 
 @main.command("not-casework")

@@ -7,6 +7,7 @@ import click
 from crm.campaigns.reply import ReplyProgress, reply_to_all
 from crm.campaigns.report import campaigns_this_week
 from crm.campaigns.summary import campaign_rows, summary
+from crm.types import office_time
 from mailbag import wiring
 from mailbag.cli_support import friendly_errors
 
@@ -34,7 +35,7 @@ def campaigns_list(week: bool) -> None:
             return
         rows = campaign_rows(session)
         for row in rows:
-            last = f"{row.last_letter_at:%Y-%m-%d}" if row.last_letter_at else "-"
+            last = f"{office_time(row.last_letter_at):%Y-%m-%d}" if row.last_letter_at else "-"
             click.echo(
                 f"{row.id:>5}  {row.status:<7} {row.letters:>6} letters {row.senders:>6} senders "
                 f"{row.constituents:>6} constituents  last {last}  {row.name[:50]}"

@@ -13,6 +13,7 @@ from crm.outgoing import directory as directory_service
 from crm.outgoing import outbox as outbox_service
 from crm.outgoing.models import FAILED, QUEUED, SENDING, SENT, OutboxLetter
 from crm.outgoing.send import retry_letters, send_letter
+from crm.types import office_time
 from mailbag import wiring
 from mailbag.cli_support import friendly_errors
 
@@ -105,8 +106,8 @@ def outbox_list(status: str | None, limit: int) -> None:
         for letter, reference in rows:
             when = letter.sent_at or letter.last_attempt_at or letter.created_at
             click.echo(
-                f"{letter.id:>6}  {letter.status:<7} {when:%Y-%m-%d %H:%M}  {reference}  "
-                f"{letter.template:<20} {letter.recipient}"
+                f"{letter.id:>6}  {letter.status:<7} {office_time(when):%Y-%m-%d %H:%M}  "
+                f"{reference}  {letter.template:<20} {letter.recipient}"
             )
             if letter.status == FAILED:
                 click.echo(f"        attempt {letter.attempts}: {letter.error}")

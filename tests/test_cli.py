@@ -117,6 +117,28 @@ def test_import_then_quarantine_list_and_retry(tmp_path):
     assert "Noise from the pub" in cases.stdout and "Ann" in cases.stdout
 
 
+def test_cases_are_listed_on_the_office_clock(tmp_path):
+    # Given a letter sent at 23:30 UTC on 1 July: half past midnight on 2 July in London
+    env = {
+        "MAILBAG_DATA_DIR": str(tmp_path / "data"),
+        "MAILBAG_OFFICE_ADDRESSES": "casework@office.example.org.uk",
+    }
+    mail = tmp_path / "mail"
+    mail.mkdir()
+    (mail / "late.eml").write_bytes(
+        b"From: Ann <ann@example.com>\r\nTo: casework@office.example.org.uk\r\n"
+        b"Subject: Noise after midnight\r\nMessage-ID: <cli2@example.com>\r\n"
+        b"Date: Wed, 01 Jul 2026 23:30:00 +0000\r\n\r\nIt is loud every night.\r\n"
+    )
+    assert run("db", "upgrade", env=env).returncode == 0
+    assert run("import", str(mail), env=env).returncode == 0
+    # Then the list and the timeline say the office's day and time, not UTC's
+    listed = run("cases", env=env).stdout
+    assert "2026-07-02" in listed and "2026-07-01" not in listed
+    shown = run("case", "MB-2026-000001", env=env).stdout
+    assert "2026-07-02 00:30" in shown, shown
+
+
 def test_demo_runs_embedded_and_twice_is_harmless(tmp_path):
     first = run("demo", "--no-serve", cwd=tmp_path)
     assert first.returncode == 0, first.stderr

@@ -13,19 +13,19 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from crm.letters.dates import UK
+from crm.types import office_time
 
 
 def when(moment: datetime | None) -> str:
     """A moment as the office reads it: on the UK's clock (summer time included), not UTC,
     which is what the database gives back."""
-    return moment.astimezone(UK).strftime("%d %b %Y %H:%M") if moment else ""
+    return office_time(moment).strftime("%d %b %Y %H:%M") if moment else ""
 
 
 def day(moment: date | None) -> str:
     """A date, or the office's date of a moment (23:30 UTC in July is the next day)."""
     if isinstance(moment, datetime):
-        moment = moment.astimezone(UK)
+        moment = office_time(moment)
     return moment.strftime("%a %d %b %Y") if moment else ""
 
 

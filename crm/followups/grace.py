@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,9 +12,9 @@ from crm.followups.errors import FollowUpError
 from crm.followups.models import FollowUp, GraceRule
 from crm.outgoing.models import Organisation
 from crm.settings import Settings
+from crm.types import OFFICE_ZONE as LONDON
 from tagging.deadlines import add_working_days
 
-LONDON = ZoneInfo("Europe/London")
 MAX_DAYS = 365
 
 

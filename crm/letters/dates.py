@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
-UK = ZoneInfo("Europe/London")
+from crm.types import OFFICE_ZONE as UK
+
 _MONTHS = (
     "January",
     "February",

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,10 +13,9 @@ from sqlalchemy.orm import Session
 from crm.db import AnySelect, built_once, one_of_ids_given, plain_rows
 from crm.settings import Settings
 from crm.tags.models import CaseTag, TagValue
+from crm.types import OFFICE_ZONE as LONDON
 from tagging.axes import Axis
 from tagging.deadlines import DEFAULT_RESPONSE_DAYS, add_working_days
-
-LONDON = ZoneInfo("Europe/London")
 
 
 @dataclass(frozen=True)
