@@ -13,6 +13,7 @@ from inbox.classify import NO_REPLY
 from inbox.context import StepEnv
 from inbox.forwarded import forwarded_text
 from inbox.message import Address, Kind, MessageContext
+from inbox.names import reading_order
 from inbox.prefetch import KNOWN_PEOPLE
 from inbox.signature import extract_contact
 
@@ -93,10 +94,11 @@ def _same_domain_as_office(sender: Address, env: StepEnv) -> bool:
 
 
 def _hints(sender: Address, body: str) -> ContactHints:
-    """Name from the From header, else the signature; address and phone from the signature."""
+    """Name from the From header (in reading order), else the signature; address and phone
+    from the signature."""
     contact = extract_contact(body)
     return ContactHints(
-        name=sender.name or (contact.name or ""),
+        name=reading_order(sender.name) or (contact.name or ""),
         address="\n".join(contact.address_lines),
         postcode=contact.postcode,
         phone=contact.phone,

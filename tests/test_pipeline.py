@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
 from sqlalchemy import func, select
 
 from crm import cases, constituents, listings, quarantine
 from crm.db import Database
 from crm.models import Case, Constituent, Message, MessageSource, TimelineEntry
 from inbox.message import Source
+from inbox.names import reading_order
 from inbox.pipeline import Outcome, Pipeline
 from inbox.retry import retry
 from tests.support.mail import make_message
@@ -53,6 +55,40 @@ def test_new_constituent_mail_opens_a_case_with_contact_details(database, pipeli
         assert "12 Acacia Avenue" in person.address
         entries = cases.timeline(session, case.id)
     assert [e.kind for e in entries] == ["email_in"]
+
+
+def test_a_name_written_surname_first_is_kept_in_reading_order(database, pipeline):
+    # Given mail from an Outlook directory's "Smith, John", and from "John Smith, Jr"
+    feed(database, pipeline, make_message(sender='"Smith, John" <john@example.com>'))
+    feed(database, pipeline, make_message(sender='"Bloggs, Jr" <joe@example.com>'))
+    # Then letters will say "Dear John Smith", and a suffix stays where it was
+    with database.session() as session:
+        john = constituents.find_by_email(session, "john@example.com")
+        joe = constituents.find_by_email(session, "joe@example.com")
+        assert john is not None and john.name == "John Smith"
+        assert joe is not None and joe.name == "Bloggs, Jr"
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("Smith, John", "John Smith"),
+        ("SMITH , John Paul", "John Paul SMITH"),
+        ("Ní Bhriain, Zoë", "Zoë Ní Bhriain"),
+        ("O'Brien, J.", "J. O'Brien"),
+        ("John Smith, Jr", "John Smith, Jr"),
+        ("Jane Doe, MBE", "Jane Doe, MBE"),
+        ("Smith, Jones & Co", "Smith, Jones & Co"),
+        ("Smith, John (Housing)", "Smith, John (Housing)"),
+        ("Department for Work, and Pensions", "Department for Work, and Pensions"),
+        ("van der Berg, Jan", "van der Berg, Jan"),
+        ("a, b, c", "a, b, c"),
+        ("Mary Jones", "Mary Jones"),
+        ("", ""),
+    ],
+)
+def test_reading_order(written: str, read: str) -> None:
+    assert reading_order(written) == read
 
 
 def test_a_later_letter_fills_gaps_in_a_record_and_never_overwrites_it(database, pipeline):
