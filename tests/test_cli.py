@@ -90,20 +90,27 @@ def test_wrong_imap_password_is_one_line(dovecot, imap_account, tmp_path):
     assert "sign-in" in result.stderr.lower() or "refused" in result.stderr.lower()
 
 
-def test_import_then_quarantine_list_and_retry(tmp_path):
+def an_office(tmp_path: Path, mail: dict[str, bytes]) -> tuple[dict[str, str], Path]:
+    """An embedded office's settings, its database made, and a folder of .eml files."""
     env = {
         "MAILBAG_DATA_DIR": str(tmp_path / "data"),
         "MAILBAG_OFFICE_ADDRESSES": "casework@office.example.org.uk",
     }
-    mail = tmp_path / "mail"
-    mail.mkdir()
-    (mail / "good.eml").write_bytes(
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    for name, raw in mail.items():
+        (folder / name).write_bytes(raw)
+    assert run("db", "upgrade", env=env).returncode == 0
+    return env, folder
+
+
+def test_import_then_quarantine_list_and_retry(tmp_path):
+    good = (
         b"From: Ann <ann@example.com>\r\nTo: casework@office.example.org.uk\r\n"
         b"Subject: Noise from the pub\r\nMessage-ID: <cli1@example.com>\r\n\r\n"
         b"It is loud every night.\r\n"
     )
-    (mail / "empty.eml").write_bytes(b"")
-    assert run("db", "upgrade", env=env).returncode == 0
+    env, mail = an_office(tmp_path, {"good.eml": good, "empty.eml": b""})
     imported = run("import", str(mail), env=env)
     assert imported.returncode == 0, imported.stderr
     assert "2 messages: 1 new, 0 already held, 1 quarantined" in imported.stdout
@@ -119,18 +126,12 @@ def test_import_then_quarantine_list_and_retry(tmp_path):
 
 def test_cases_are_listed_on_the_office_clock(tmp_path):
     # Given a letter sent at 23:30 UTC on 1 July: half past midnight on 2 July in London
-    env = {
-        "MAILBAG_DATA_DIR": str(tmp_path / "data"),
-        "MAILBAG_OFFICE_ADDRESSES": "casework@office.example.org.uk",
-    }
-    mail = tmp_path / "mail"
-    mail.mkdir()
-    (mail / "late.eml").write_bytes(
+    late = (
         b"From: Ann <ann@example.com>\r\nTo: casework@office.example.org.uk\r\n"
         b"Subject: Noise after midnight\r\nMessage-ID: <cli2@example.com>\r\n"
         b"Date: Wed, 01 Jul 2026 23:30:00 +0000\r\n\r\nIt is loud every night.\r\n"
     )
-    assert run("db", "upgrade", env=env).returncode == 0
+    env, mail = an_office(tmp_path, {"late.eml": late})
     assert run("import", str(mail), env=env).returncode == 0
     # Then the list and the timeline say the office's day and time, not UTC's
     listed = run("cases", env=env).stdout
