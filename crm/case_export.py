@@ -20,8 +20,8 @@ from crm.caselist import SORTS, CaseFilters, filtered, tag_conditions
 from crm.db import Database
 from crm.models import Case, Constituent
 from crm.reports.cells import safe_text
-from crm.reports.period import LONDON
 from crm.tags.models import CaseTag, TagValue
+from crm.types import OFFICE_ZONE
 from crm.users.models import User
 from tagging.axes import AXES, Axis
 
@@ -112,7 +112,7 @@ def _line(cells: Sequence[str]) -> str:
 
 def _when(moment: datetime | None) -> str:
     """London wall-clock time, as the office reads it."""
-    return moment.astimezone(LONDON).strftime("%Y-%m-%d %H:%M") if moment else ""
+    return moment.astimezone(OFFICE_ZONE).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 def _said(filters: CaseFilters) -> str:

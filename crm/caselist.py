@@ -42,10 +42,9 @@ from crm.followups import status as follow_up_status
 from crm.followups.models import ESCALATED
 from crm.followups.status import Waiting
 from crm.models import Case, Constituent, ConstituentEmail, Message
-from crm.reports.period import LONDON
 from crm.tags.carried import tagged_with_any
 from crm.tags.models import CaseTag, TagValue
-from crm.types import utcnow
+from crm.types import OFFICE_ZONE, utcnow
 from crm.users.models import COUNCILLOR, User
 from crm.words import holds_words, words_of, words_query
 from tagging.axes import Axis
@@ -479,6 +478,6 @@ def waits_of(session: Session, case_ids: list[int], now: datetime) -> dict[int, 
 
 def _short_date(moment: datetime) -> str:
     """ "3 Nov" in the office's time; with the year when it is not this year."""
-    day = moment.astimezone(LONDON)
+    day = moment.astimezone(OFFICE_ZONE)
     text = f"{day.day} {day:%b}"
-    return text if day.year == utcnow().astimezone(LONDON).year else f"{text} {day.year}"
+    return text if day.year == utcnow().astimezone(OFFICE_ZONE).year else f"{text} {day.year}"

@@ -22,13 +22,12 @@ from crm.enquiries import status_links
 from crm.enquiries.status_requests import LinkRequest, request_link
 from crm.informing import digests, status_emails
 from crm.informing.models import CouncillorRequest, DigestSent, StatusEmail
-from crm.letters.dates import UK
 from crm.models import Case, Constituent, ConstituentEmail, TimelineEntry
 from crm.outgoing.acknowledge import IncomingMail, acknowledge_case
 from crm.outgoing.models import OutboxLetter
 from crm.settings import Settings
 from crm.tags.service import case_tags
-from crm.types import utcnow
+from crm.types import OFFICE_ZONE, utcnow
 from crm.users.models import User
 from crm.users.service import create_user
 from inbox.pipeline import Pipeline
@@ -55,7 +54,7 @@ FAR = (("immediate", 60), ("high", 60), ("normal", 60), ("low", 60))
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:
     """A moment in office time (Europe/London)."""
-    return datetime.combine(day, time(hour, minute), tzinfo=UK)
+    return datetime.combine(day, time(hour, minute), tzinfo=OFFICE_ZONE)
 
 
 def iso_week(day: date) -> str:
@@ -64,7 +63,7 @@ def iso_week(day: date) -> str:
 
 
 def today() -> date:
-    return utcnow().astimezone(UK).date()
+    return utcnow().astimezone(OFFICE_ZONE).date()
 
 
 def coming_monday() -> date:
@@ -73,7 +72,7 @@ def coming_monday() -> date:
     A first digest looks back a week at most, so on a Monday before eight the next
     Monday's run would miss this morning's changes: then the Monday is today.
     """
-    now = utcnow().astimezone(UK)
+    now = utcnow().astimezone(OFFICE_ZONE)
     if now.weekday() == 0 and now < at(now.date(), 8):
         wait = (at(now.date(), 8) - now).total_seconds()
         if wait > 30:

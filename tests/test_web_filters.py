@@ -22,9 +22,8 @@ from crm.models import Case
 from crm.outgoing import directory
 from crm.outgoing.models import SENT
 from crm.outgoing.send import send_letter
-from crm.reports.period import LONDON
 from crm.settings import Settings
-from crm.types import utcnow
+from crm.types import OFFICE_ZONE, utcnow
 from inbox.message import Source
 from inbox.pipeline import Pipeline
 from tests.support.campaigngen import campaign_letters
@@ -135,7 +134,7 @@ def test_waiting_and_overdue_filters_narrow_the_list(client, story):
 
 def test_opened_from_and_to_pick_the_cases_new_in_a_window(client, story):
     sign_in(client, MANAGER)
-    today = utcnow().astimezone(LONDON).date()
+    today = utcnow().astimezone(OFFICE_ZONE).date()
     week = f"opened_from={(today - 6 * DAY).isoformat()}&opened_to={today.isoformat()}"
     assert refs(client, f"/?{week}") == {story.ombudsman, story.escalated, story.quiet}
     assert refs(client, f"/api/cases?{week}&waiting=any") == {story.ombudsman, story.escalated}

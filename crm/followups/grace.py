@@ -12,7 +12,7 @@ from crm.followups.errors import FollowUpError
 from crm.followups.models import FollowUp, GraceRule
 from crm.outgoing.models import Organisation
 from crm.settings import Settings
-from crm.types import OFFICE_ZONE as LONDON
+from crm.types import OFFICE_ZONE
 from tagging.deadlines import add_working_days
 
 MAX_DAYS = 365
@@ -93,9 +93,9 @@ def add_days(start: datetime, days: int, working_days: bool) -> datetime:
     """Calendar days exactly, or working days (English bank holidays) at the same UK time."""
     if not working_days:
         return start + timedelta(days=days)
-    local = start.astimezone(LONDON)
+    local = start.astimezone(OFFICE_ZONE)
     day = add_working_days(local.date(), days)
-    return datetime.combine(day, local.time().replace(tzinfo=None), LONDON).astimezone(UTC)
+    return datetime.combine(day, local.time().replace(tzinfo=None), OFFICE_ZONE).astimezone(UTC)
 
 
 def set_rule(

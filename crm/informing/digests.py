@@ -36,7 +36,7 @@ from crm.informing.models import (
     DigestPreference,
     DigestSent,
 )
-from crm.letters.dates import UK, uk_long_date, uk_today
+from crm.letters.dates import uk_long_date, uk_today
 from crm.letters.errors import LetterError
 from crm.letters.templates import RenderedEmail, letters_for
 from crm.models import Case
@@ -44,7 +44,7 @@ from crm.outgoing import smtp
 from crm.outgoing.compose import compose, new_message_id
 from crm.outgoing.send import WIRE
 from crm.settings import Settings
-from crm.types import utcnow
+from crm.types import OFFICE_ZONE, utcnow
 from crm.users.models import COUNCILLOR, User
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ def set_frequency(session: Session, user: User, frequency: str) -> None:
 
 def period_of(frequency: str, now: datetime) -> str | None:
     """The period a digest sent now belongs to, or None before it is due (07:00, Mondays)."""
-    local = now.astimezone(UK)
+    local = now.astimezone(OFFICE_ZONE)
     if frequency == DAILY:
         return local.date().isoformat() if local.time() >= SEND_FROM else None
     if frequency == WEEKLY:

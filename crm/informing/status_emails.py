@@ -25,7 +25,7 @@ from crm.enquiries.status_links import link_for
 from crm.errors import NotFound, SettingsError
 from crm.informing.changes import CLOSED, FOR_CONSTITUENTS, REFERRED, Change, changes_between
 from crm.informing.models import NO_ADDRESS, QUEUED, StatusEmail, StatusEmailOptOut
-from crm.letters.dates import UK, uk_today
+from crm.letters.dates import uk_today
 from crm.letters.errors import LetterError
 from crm.models import Case, ConstituentEmail, TimelineEntry
 from crm.outgoing import smtp
@@ -35,7 +35,7 @@ from crm.outgoing.queue import queue_letter
 from crm.outgoing.send import deliver
 from crm.settings import Settings
 from crm.tags.models import CaseTag, TagValue
-from crm.types import utcnow
+from crm.types import OFFICE_ZONE, utcnow
 from tagging.axes import SAFEGUARDING, Axis
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class StatusCounts:
 
 def day_start(day: date) -> datetime:
     """Midnight at the start of an office day (Europe/London), as an aware datetime."""
-    return datetime.combine(day, time(0), tzinfo=UK)
+    return datetime.combine(day, time(0), tzinfo=OFFICE_ZONE)
 
 
 def send_status_emails(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from crm.types import OFFICE_ZONE as UK
+from crm.types import OFFICE_ZONE
 
 _MONTHS = (
     "January",
@@ -25,10 +25,10 @@ _MONTHS = (
 def uk_long_date(value: date | datetime) -> str:
     """The day as the office sees it (London time), without a locale that may be missing."""
     if isinstance(value, datetime):
-        value = value.astimezone(UK).date() if value.tzinfo else value.date()
+        value = value.astimezone(OFFICE_ZONE).date() if value.tzinfo else value.date()
     return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
 
 
 def uk_today(now: datetime) -> date:
     """Today in London: a letter written at 00:30 BST is dated that day, not yesterday."""
-    return now.astimezone(UK).date()
+    return now.astimezone(OFFICE_ZONE).date()

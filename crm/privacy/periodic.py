@@ -12,8 +12,8 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from crm.privacy import retention
-from crm.reports.period import LONDON
 from crm.settings import Settings
+from crm.types import OFFICE_ZONE
 from crm.workers import broker as brokers
 from crm.workers.runtime import current
 
@@ -40,7 +40,7 @@ def schedule(scheduler: BaseScheduler, settings: Settings) -> bool:
         return False
     scheduler.add_job(
         apply_retention.send,
-        CronTrigger(**NIGHTLY, timezone=LONDON),
+        CronTrigger(**NIGHTLY, timezone=OFFICE_ZONE),
         id="retention",
         coalesce=True,
         max_instances=1,

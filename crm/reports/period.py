@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from crm.types import OFFICE_ZONE as LONDON
+from crm.types import OFFICE_ZONE
 
 TREND_WEEKS = 12
 
@@ -47,16 +47,16 @@ class Week:
 
 def london_midnight(day: date) -> datetime:
     """The start of a London day as an aware UTC datetime (midnight exists on DST days)."""
-    return datetime.combine(day, time(), LONDON).astimezone(UTC)
+    return datetime.combine(day, time(), OFFICE_ZONE).astimezone(UTC)
 
 
 def default_week_ending(now: datetime) -> date:
     """Yesterday in London: the review covers seven whole days, never a day still running."""
-    return now.astimezone(LONDON).date() - timedelta(days=1)
+    return now.astimezone(OFFICE_ZONE).date() - timedelta(days=1)
 
 
 def office_time(moment: datetime | None) -> datetime | None:
     """A stored UTC instant as the office's wall-clock time, naive, as Excel wants dates."""
     if moment is None:
         return None
-    return moment.astimezone(LONDON).replace(tzinfo=None)
+    return moment.astimezone(OFFICE_ZONE).replace(tzinfo=None)

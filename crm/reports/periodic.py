@@ -20,9 +20,9 @@ from crm.errors import MailbagError, SettingsError
 from crm.outgoing.smtp import SendError
 from crm.reports.delivery import email_weekly_review_once
 from crm.reports.errors import ReportError
-from crm.reports.period import LONDON, default_week_ending
+from crm.reports.period import default_week_ending
 from crm.settings import Settings
-from crm.types import utcnow
+from crm.types import OFFICE_ZONE, utcnow
 from crm.workers import broker as brokers
 from crm.workers.runtime import current
 
@@ -66,7 +66,7 @@ def request_weekly_report() -> None:
 def weekly_trigger(settings: Settings) -> CronTrigger:
     time = settings.report_time
     return CronTrigger(
-        day_of_week=settings.report_day, hour=time.hour, minute=time.minute, timezone=LONDON
+        day_of_week=settings.report_day, hour=time.hour, minute=time.minute, timezone=OFFICE_ZONE
     )
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from crm.db import AnySelect, built_once, one_of_ids_given, plain_rows
 from crm.settings import Settings
 from crm.tags.models import CaseTag, TagValue
-from crm.types import OFFICE_ZONE as LONDON
+from crm.types import OFFICE_ZONE
 from tagging.axes import Axis
 from tagging.deadlines import DEFAULT_RESPONSE_DAYS, add_working_days
 
@@ -62,7 +62,7 @@ def _deadline(urgency: str, tagged_at: datetime, days_for: dict[str, int]) -> De
     days = days_for.get(urgency.casefold())
     if days is None:
         return None
-    start = tagged_at.astimezone(LONDON).date()
+    start = tagged_at.astimezone(OFFICE_ZONE).date()
     return Deadline(urgency, days, start, add_working_days(start, days))
 
 
