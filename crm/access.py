@@ -38,6 +38,7 @@ RESTRICTED = (SAFEGUARDING, SPECIAL_CATEGORY)
 # The case's copy of its constituent's postcode, upper-cased, kept by triggers (migration
 # 0021) and outside the ORM: nothing in Python writes it.
 CARRIED_POSTCODE = "constituent_postcode"
+_POSTCODE: ColumnClause[Any] = ColumnClause(CARRIED_POSTCODE, _selectable=Case.__table__)
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,7 @@ def in_wards(wards: tuple[str, ...]) -> ColumnElement[bool]:
     residents, the list had first found and hashed the ward's 8,000 people (3.7 ms)."""
     if not wards:
         return false()
-    postcode: ColumnClause[Any] = ColumnClause(CARRIED_POSTCODE, _selectable=Case.__table__)
-    return or_(*(p for area in wards for p in _postcode_patterns(area, postcode)))
+    return or_(*(p for area in wards for p in _postcode_patterns(area)))
 
 
 def visible_cases(viewer: Viewer, restricted: Select[int] | None = None) -> ColumnElement[bool]:
@@ -128,8 +128,10 @@ def restricted(session: Session, case_id: int) -> bool:
     return session.scalar(select(Case.id).where(Case.id == case_id, is_restricted())) is not None
 
 
-def _postcode_patterns(area: str, postcode: ColumnClause[Any]) -> list[ColumnElement[bool]]:
-    """The (upper-cased) postcodes in an area, as conditions any one of which is enough."""
+def _postcode_patterns(area: str) -> list[ColumnElement[bool]]:
+    """The case's postcode (upper-cased) in an area, as conditions any one of which is
+    enough."""
+    postcode = _POSTCODE
     if " " in area:  # a sector "EX4 6" or a full postcode
         return [postcode.like(f"{area}%")]
     if any(ch.isdigit() for ch in area[-1:]):  # a district "EX4"

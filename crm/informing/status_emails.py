@@ -143,7 +143,7 @@ def opt_in(session: Session, reference: str, *, who: str, viewer: Viewer | None 
 
 
 def is_opted_out(session: Session, case_id: int) -> bool:
-    return session.get(StatusEmailOptOut, case_id) is not None
+    return bool(session.scalar(select(opted_out(case_id))))
 
 
 def opted_out(case_id: Any) -> ColumnElement[bool]:
