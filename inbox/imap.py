@@ -28,9 +28,11 @@ from imapclient.exceptions import IMAPClientError, LoginError
 from imapclient.imapclient import SENT
 
 from crm.errors import MailbagError
+from inbox.sizing import BATCH_BYTES, bounded
 
 AuthMethod = Literal["password", "xoauth2", "oauthbearer"]
 
+SIZES_PER_FETCH = 1000  # messages whose sizes one FETCH asks for, ahead of their bodies
 IDLE_MAX_SECONDS = 9 * 60  # re-issue IDLE well before servers drop it (RFC 2177: 29 min)
 TOKEN_COMMAND_TIMEOUT = 30.0
 TOKEN_HTTP_TIMEOUT = 30.0
@@ -64,6 +66,7 @@ class ImapConfig:
     connect_timeout: float = 15
     read_timeout: float = 120
     batch_size: int = 100
+    batch_bytes: int = BATCH_BYTES
 
     @property
     def where(self) -> str:
@@ -230,7 +233,8 @@ class ImapMailbox:
         return str(found)
 
     def iter_new(self, folder: str, after_uid: int) -> Iterator[list[FetchedMessage]]:
-        """Yield messages with UID > after_uid, ascending, batch by batch (never all at once).
+        """Yield messages with UID > after_uid, ascending, batch by batch (never all at once):
+        at most `batch_size` messages and, by their RFC822.SIZE, `batch_bytes` bytes.
 
         Reuses the folder if `select()` opened it, so the UIDVALIDITY the caller saw is the
         one these UIDs belong to; a NOOP first lets the server announce newer mail.
@@ -240,9 +244,11 @@ class ImapMailbox:
         else:
             self.select(folder)
         uids = self._uids_after(after_uid)
-        size = max(1, self.config.batch_size)
-        for start in range(0, len(uids), size):
-            yield self._fetch(uids[start : start + size])
+        count, total = max(1, self.config.batch_size), self.config.batch_bytes
+        for start in range(0, len(uids), SIZES_PER_FETCH):
+            sizes = self._sizes(uids[start : start + SIZES_PER_FETCH])
+            for batch in bounded(sizes, sizes.__getitem__, count=count, total=total):
+                yield self._fetch(batch)
 
     def _sync(self) -> None:
         """NOOP: the server only shows a selected folder's new mail after a sync point."""
@@ -256,6 +262,13 @@ class ImapMailbox:
         with self._errors("UID SEARCH"):
             found = client.search(["UID", f"{after_uid + 1}:*"])
         return sorted(uid for uid in (int(u) for u in found) if uid > after_uid)
+
+    def _sizes(self, uids: list[int]) -> dict[int, int]:
+        """Each message's size in bytes, in UID order; UIDs expunged meanwhile are left out."""
+        client = self._require()
+        with self._errors("FETCH RFC822.SIZE"):
+            data = client.fetch(uids, ["RFC822.SIZE"])
+        return {uid: int(data[uid].get(b"RFC822.SIZE", 0)) for uid in uids if uid in data}
 
     def _fetch(self, uids: list[int]) -> list[FetchedMessage]:
         """FETCH BODY.PEEK[] (leaves \\Seen alone); UIDs expunged meanwhile are skipped."""

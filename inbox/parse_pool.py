@@ -22,7 +22,8 @@ from inbox.parse import parse
 
 log = logging.getLogger(__name__)
 
-MIN_BATCH_FOR_POOL = 20
+MIN_BATCH_FOR_POOL = 20  # messages, or
+MIN_BYTES_FOR_POOL = 1024 * 1024  # bytes: a few large messages are worth the trip too
 T = TypeVar("T")
 
 
@@ -95,11 +96,16 @@ class ParsePool:
 
     def submit(self, raws: Sequence[bytes]) -> Future[list[Parsed]] | None:
         """Start parsing a batch in the background; None when it is better done in-process."""
-        if self._executor is None or len(raws) < MIN_BATCH_FOR_POOL:
+        if self._executor is None or _small(raws):
             return None
         if self._starting is not None and not self._starting.done():
             return None  # the worker is still starting (a second or so): no waiting for it
         return self._executor.submit(_parse_all, list(raws), self.max_attachment_bytes)
+
+
+def _small(raws: Sequence[bytes]) -> bool:
+    """Quicker parsed here than sent to the worker and back (a daemon's one new letter)."""
+    return len(raws) < MIN_BATCH_FOR_POOL and sum(map(len, raws)) < MIN_BYTES_FOR_POOL
 
 
 def _worker_start() -> None:

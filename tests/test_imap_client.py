@@ -156,6 +156,24 @@ def test_iter_new_returns_every_message_once_in_uid_batches(imap_account: ImapAc
     assert [m.raw for m in fetched] == raws
 
 
+def test_iter_new_bounds_each_batch_by_bytes_and_a_huge_message_comes_alone(
+    imap_account: ImapAccount,
+) -> None:
+    """Phone photographs: a batch is capped by the messages' sizes, not only their count."""
+    photo = b"X" * 70_000  # with headers, each of these is just over 70 kB on the server
+    raws = [make_message(n).replace(b"Body of", photo + b"\r\nBody of") for n in range(7)]
+    raws.insert(3, make_message(99).replace(b"Body of", b"Y" * 400_000 + b"\r\nBody of"))
+    uids = imap_account.dovecot.append_many(imap_account.user, "INBOX", raws)
+
+    config = password_config(imap_account, batch_size=100, batch_bytes=250_000)
+    with ImapMailbox(config) as mailbox:
+        batches = list(mailbox.iter_new("INBOX", after_uid=0))
+
+    assert [len(batch) for batch in batches] == [3, 1, 3, 1]
+    assert [m.uid for batch in batches for m in batch] == sorted(uids)
+    assert [m.raw for batch in batches for m in batch] == raws
+
+
 def test_iter_new_after_highest_uid_returns_nothing(imap_account: ImapAccount) -> None:
     uids = imap_account.dovecot.append_many(
         imap_account.user, "INBOX", [make_message(n) for n in range(3)]
