@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from datetime import UTC, datetime
 
@@ -405,3 +406,54 @@ def test_content_type_is_lower_cased() -> None:
 def test_non_email_raises_parse_error(raw: bytes) -> None:
     with pytest.raises(ParseError):
         parse(raw)
+
+
+# -- large messages -------------------------------------------------------------------------
+
+
+def photographs(*, html: bool) -> bytes:
+    """A letter in windows-1252 (and HTML) with two photographs and a PDF: over 3 MB."""
+    text = b"Dear Councillor,\n\nThe damp is back \x96 see the photos.\n\nMary Jones\nEX4 6PQ\n"
+    body = b"Content-Type: text/plain; charset=windows-1252\nContent-Transfer-Encoding: 8bit\n\n"
+    parts = [body + text]
+    if html:
+        parts = [
+            b'Content-Type: multipart/alternative; boundary="ALT"\n\n--ALT\n'
+            + parts[0]
+            + b"\n--ALT\nContent-Type: text/html; charset=utf-8\n\n"
+            + b"<p>Dear Councillor,</p><p>The damp is back \xe2\x80\x93 see the photos.</p>"
+            + b"\n--ALT--\n"
+        ]
+    for n, kind in enumerate([b"image/jpeg", b"image/jpeg", b"application/pdf"]):
+        payload = base64.encodebytes(bytes(range(256)) * 4_000 + bytes([n]))
+        parts.append(
+            b"Content-Type: " + kind + b"\nContent-Transfer-Encoding: base64\n"
+            b'Content-Disposition: attachment; filename="photo'
+            + str(n).encode()
+            + b'"\n\n'
+            + payload
+        )
+    return multipart(*parts)
+
+
+@pytest.mark.parametrize("html", [False, True], ids=["text", "text and html"])
+def test_a_large_message_parses_as_it_would_with_mail_parser_reading_all_of_it(
+    html: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """mail-parser is spared the photographs' bytes; what the message says is the same."""
+    raw = photographs(html=html)
+    assert len(raw) > 3_000_000
+    shortened = parse(raw)
+    monkeypatch.setattr("inbox.parse.LARGE_MESSAGE_BYTES", len(raw) + 1)
+    whole = parse(raw)
+    assert shortened.parser == whole.parser == "mail-parser"
+    assert "damp is back – see" in shortened.text
+    assert (shortened.text, shortened.html, shortened.defects) == (
+        whole.text,
+        whole.html,
+        whole.defects,
+    )
+    assert [(a.filename, a.content_type, a.payload) for a in shortened.attachments] == [
+        (a.filename, a.content_type, a.payload) for a in whole.attachments
+    ]
+    assert [a.size for a in shortened.attachments] == [1_024_001] * 3
