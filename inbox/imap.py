@@ -32,7 +32,9 @@ from inbox.sizing import BATCH_BYTES, bounded
 
 AuthMethod = Literal["password", "xoauth2", "oauthbearer"]
 
-SIZES_PER_FETCH = 1000  # messages whose sizes one FETCH asks for, ahead of their bodies
+# Messages whose sizes one FETCH asks for, ahead of their bodies: 500 UIDs of up to ten
+# digits stay under the 8,000 octets a server is asked to accept on a line (RFC 7162).
+SIZES_PER_FETCH = 500
 IDLE_MAX_SECONDS = 9 * 60  # re-issue IDLE well before servers drop it (RFC 2177: 29 min)
 TOKEN_COMMAND_TIMEOUT = 30.0
 TOKEN_HTTP_TIMEOUT = 30.0

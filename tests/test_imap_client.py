@@ -174,6 +174,26 @@ def test_iter_new_bounds_each_batch_by_bytes_and_a_huge_message_comes_alone(
     assert [m.raw for batch in batches for m in batch] == raws
 
 
+def test_iter_new_skips_the_gaps_expunged_messages_leave(imap_account: ImapAccount) -> None:
+    raws = [make_message(n) for n in range(10)]
+    uids = imap_account.dovecot.append_many(imap_account.user, "INBOX", raws)
+    client = imap_account.dovecot.connect(imap_account.user)
+    client.select_folder("INBOX")
+    client.delete_messages([uids[2], uids[3], uids[7]])
+    client.expunge()
+    client.logout()
+
+    with ImapMailbox(password_config(imap_account, batch_size=4)) as mailbox:
+        batches = list(mailbox.iter_new("INBOX", after_uid=uids[0]))
+
+    kept = [1, 4, 5, 6, 8, 9]
+    assert [[m.uid for m in batch] for batch in batches] == [
+        [uids[n] for n in kept[:4]],
+        [uids[n] for n in kept[4:]],
+    ]
+    assert [m.raw for batch in batches for m in batch] == [raws[n] for n in kept]
+
+
 def test_iter_new_after_highest_uid_returns_nothing(imap_account: ImapAccount) -> None:
     uids = imap_account.dovecot.append_many(
         imap_account.user, "INBOX", [make_message(n) for n in range(3)]
