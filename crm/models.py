@@ -268,6 +268,26 @@ class QuarantineEntry(Base):
     resolved_at: Mapped[datetime | None] = mapped_column()
 
 
+class UnreadableMessage(Base):
+    """A message the mail server would not hand over (a corrupt item, an internal error):
+    remembered so the checkpoint can pass it, shown beside the quarantine, and asked for
+    again on every run until the server gives it."""
+
+    __tablename__ = "unreadable_messages"
+    __table_args__ = (UniqueConstraint("mailbox", "folder", "uidvalidity", "uid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(320))
+    folder: Mapped[str] = mapped_column(String(200))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    uid: Mapped[int] = mapped_column(BigInteger)
+    error: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_tried_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column()
+
+
 class ImapCheckpoint(Base):
     """How far each folder of each mailbox has been read; advanced only after a commit."""
 

@@ -87,10 +87,12 @@ class FolderState:
 
 @dataclass(frozen=True)
 class FetchedMessage:
-    """One message's UID and its raw bytes, exactly as the server stores them."""
+    """One message's UID and its raw bytes, exactly as the server stores them; or, when the
+    server would not hand it over, no bytes and the server's words in `error`."""
 
     uid: int
     raw: bytes
+    error: str = ""
 
 
 class ImapMailbox:
@@ -101,6 +103,7 @@ class ImapMailbox:
         self._client: IMAPClient | None = None
         self._secret_sent = ""
         self._examined: str | None = None  # folder open read-only right now, if any
+        self._uidvalidity: int | None = None  # the UIDVALIDITY it had when opened
 
     def __enter__(self) -> ImapMailbox:
         self.connect()
@@ -210,10 +213,10 @@ class ImapMailbox:
         self._examined = None
         with self._errors(f"opening folder {folder!r}"):
             info = client.select_folder(folder, readonly=True)
-        self._examined = folder
+        self._examined, self._uidvalidity = folder, int(info[b"UIDVALIDITY"])
         uidnext = info.get(b"UIDNEXT")
         return FolderState(
-            uidvalidity=int(info[b"UIDVALIDITY"]),
+            uidvalidity=self._uidvalidity,
             uidnext=int(uidnext) if uidnext is not None else None,
             exists=int(info.get(b"EXISTS", 0)),
         )
@@ -241,16 +244,26 @@ class ImapMailbox:
         Reuses the folder if `select()` opened it, so the UIDVALIDITY the caller saw is the
         one these UIDs belong to; a NOOP first lets the server announce newer mail.
         """
+        self._open(folder)
+        yield from self._batches(folder, self._uids_after(after_uid))
+
+    def iter_uids(self, folder: str, uids: Iterable[int]) -> Iterator[list[FetchedMessage]]:
+        """The given messages, in batches as iter_new makes them; those gone are left out."""
+        self._open(folder)
+        yield from self._batches(folder, sorted(set(uids)))
+
+    def _open(self, folder: str) -> None:
         if self._examined == folder:
             self._sync()
         else:
             self.select(folder)
-        uids = self._uids_after(after_uid)
+
+    def _batches(self, folder: str, uids: list[int]) -> Iterator[list[FetchedMessage]]:
         count, total = max(1, self.config.batch_size), self.config.batch_bytes
         for start in range(0, len(uids), SIZES_PER_FETCH):
             sizes = self._sizes(uids[start : start + SIZES_PER_FETCH])
             for batch in bounded(sizes, sizes.__getitem__, count=count, total=total):
-                yield self._fetch(batch)
+                yield self._fetch(folder, batch)
 
     def _sync(self) -> None:
         """NOOP: the server only shows a selected folder's new mail after a sync point."""
@@ -272,7 +285,36 @@ class ImapMailbox:
             data = client.fetch(uids, ["RFC822.SIZE"])
         return {uid: int(data[uid].get(b"RFC822.SIZE", 0)) for uid in uids if uid in data}
 
-    def _fetch(self, uids: list[int]) -> list[FetchedMessage]:
+    def _fetch(self, folder: str, uids: list[int]) -> list[FetchedMessage]:
+        """The batch's messages; if the server refuses the batch, each message alone.
+
+        A message the server cannot read (a corrupt item on Exchange; Dovecot answers
+        "Internal error" and hangs up) would otherwise fail its batch on every run and hold
+        up all the mail behind it. Alone, it comes back with the server's words as its
+        error. When the server cannot be reached again, that error is raised as before.
+        """
+        try:
+            return self._bodies(uids)
+        except ImapAuthError:
+            raise
+        except ImapError as error:
+            log.warning("%s; asking for its messages one by one", error)
+            self._examined = None  # the server may have hung up: start afresh
+        fetched: list[FetchedMessage] = []
+        for uid in uids:
+            self._reopen(folder)
+            try:
+                fetched += self._bodies([uid])
+            except ImapAuthError:
+                raise
+            except ImapError as error:
+                log.warning("the server would not give UID %d of %r: %s", uid, folder, error)
+                fetched.append(FetchedMessage(uid=uid, raw=b"", error=str(error)))
+                self._examined = None
+        self._reopen(folder)  # left open for what comes next
+        return fetched
+
+    def _bodies(self, uids: list[int]) -> list[FetchedMessage]:
         """FETCH BODY.PEEK[] (leaves \\Seen alone); UIDs expunged meanwhile are skipped."""
         client = self._require()
         with self._errors("FETCH"):
@@ -283,6 +325,16 @@ class ImapMailbox:
             if raw is not None:
                 messages.append(FetchedMessage(uid=uid, raw=bytes(raw)))
         return messages
+
+    def _reopen(self, folder: str) -> None:
+        """Sign in again and reopen the folder after a failed command, unless it is still
+        open; its UIDs must still mean what they meant."""
+        if self._examined == folder and self._client is not None:
+            return
+        before = self._uidvalidity
+        self.connect()
+        if self.select(folder).uidvalidity != before:
+            raise ImapError(f"UIDVALIDITY of {folder!r} changed while it was read; read it again")
 
     # --- waiting -----------------------------------------------------------------------------
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import partial
 
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from crm.outgoing.send import deliver_queued
 from crm.settings import Settings
 from inbox.batches import Counts, run_batch
 from inbox.imap import (
+    FetchedMessage,
     ImapAuthError,
     ImapConfig,
     ImapError,
@@ -30,6 +32,15 @@ from inbox.pipeline import Pipeline
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 300.0
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The folder being read: as configured, as the server names it, and its UIDVALIDITY."""
+
+    folder: str
+    on_server: str
+    uidvalidity: int
 
 
 class Shutdown(BaseException):
@@ -149,23 +160,64 @@ class Ingester:
         state = mailbox.select(on_server)
         self._uidnext[folder] = state.uidnext
         after = self._last_uid(folder, state.uidvalidity)
-        batches = (
-            [(m.raw, Source(folder, uidvalidity=state.uidvalidity, uid=m.uid)) for m in batch]
-            for batch in mailbox.iter_new(on_server, after)
-        )
+        reading = Reading(folder, on_server, state.uidvalidity)
+        counts = self._ask_again(mailbox, reading, pool)
+        counts += self._run(mailbox, reading, mailbox.iter_new(on_server, after), pool)
+        return counts
+
+    def _ask_again(self, mailbox: ImapMailbox, reading: Reading, pool: ParsePool) -> Counts:
+        """Messages the server refused before, asked for first; those it no longer holds
+        (the office deleted them) are no longer waited for."""
+        with self.database.session() as session:
+            waiting = checkpoints.unreadable_uids(
+                session, self.mailbox_name, reading.folder, reading.uidvalidity
+            )
+        if not waiting:
+            return Counts()
+        seen: set[int] = set()
+        fetched = _noting(mailbox.iter_uids(reading.on_server, waiting), seen)
+        counts = self._run(mailbox, reading, fetched, pool)
+        if gone := [uid for uid in waiting if uid not in seen]:
+            with self.database.session() as session:
+                checkpoints.resolve_unreadable(
+                    session, self.mailbox_name, reading.folder, reading.uidvalidity, gone
+                )
+        return counts
+
+    def _run(
+        self,
+        mailbox: ImapMailbox,
+        reading: Reading,
+        fetched: Iterator[list[FetchedMessage]],
+        pool: ParsePool,
+    ) -> Counts:
         counts = Counts()
+        batches = (batch for batch in (self._readable(reading, f) for f in fetched) if batch)
         for batch, parsed in ahead(pool, batches):
             uids = [source.uid for _, source in batch if source.uid is not None]
             counts += run_batch(
                 self.database,
                 self.pipeline,
                 batch,
-                before_commit=partial(self._advance, folder, state.uidvalidity, max(uids)),
+                before_commit=partial(self._advance, reading, uids),
                 parsed=parsed,
             )
             if self.settings.imap_processed_keyword:
-                mailbox.add_keyword(on_server, uids, self.settings.imap_processed_keyword)
+                mailbox.add_keyword(reading.on_server, uids, self.settings.imap_processed_keyword)
         return counts
+
+    def _readable(
+        self, reading: Reading, fetched: list[FetchedMessage]
+    ) -> list[tuple[bytes, Source]]:
+        """The batch's messages for the pipeline; those the server refused are remembered at
+        once, so the checkpoint may pass them and the next run asks for them again."""
+        if refused := [(m.uid, m.error) for m in fetched if m.error]:
+            with self.database.session() as session:
+                checkpoints.hold_unreadable(
+                    session, self.mailbox_name, reading.folder, reading.uidvalidity, refused
+                )
+        source = partial(Source, reading.folder, uidvalidity=reading.uidvalidity)
+        return [(m.raw, source(uid=m.uid)) for m in fetched if not m.error]
 
     def _on_server(self, mailbox: ImapMailbox, folder: str) -> str:
         if folder not in self._server_names:
@@ -173,9 +225,12 @@ class Ingester:
             self._server_names[folder] = mailbox.resolve(folder, sent=sent)
         return self._server_names[folder]
 
-    def _advance(self, folder: str, uidvalidity: int, last_uid: int, session: Session) -> None:
-        """Recorded in the batch's own transaction: never ahead of what is stored."""
-        checkpoints.advance(session, self.mailbox_name, folder, uidvalidity, last_uid)
+    def _advance(self, reading: Reading, uids: list[int], session: Session) -> None:
+        """Recorded in the batch's own transaction: never ahead of what is stored. A message
+        the server refused before and has now given is no longer waited for."""
+        name, folder, uidvalidity = self.mailbox_name, reading.folder, reading.uidvalidity
+        checkpoints.advance(session, name, folder, uidvalidity, max(uids))
+        checkpoints.resolve_unreadable(session, name, folder, uidvalidity, uids)
 
     def _last_uid(self, folder: str, uidvalidity: int) -> int:
         """0 when the folder is new to us or its UIDVALIDITY changed (dedupe keeps it safe)."""
@@ -187,3 +242,12 @@ class Ingester:
                 log.warning("UIDVALIDITY of %s changed: rescanning the folder", folder)
                 return 0
             return checkpoint.last_uid
+
+
+def _noting(
+    batches: Iterator[list[FetchedMessage]], seen: set[int]
+) -> Iterator[list[FetchedMessage]]:
+    """The batches as they come, each message's UID added to `seen` on the way."""
+    for batch in batches:
+        seen.update(message.uid for message in batch)
+        yield batch

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from crm import cases, listings, migrate, quarantine
+from crm import cases, checkpoints, listings, migrate, quarantine
 from crm import constituents as constituent_service
 from crm.db import Database
 from crm.settings import Settings
@@ -168,6 +168,12 @@ def quarantine_list() -> None:
         for entry in entries:
             click.echo(f"{entry.id:>6}  {entry.step:<12} {entry.source}\n        {entry.error}")
         click.echo(f"{len(entries)} in quarantine")
+        refused = checkpoints.pending_unreadable(session)
+        if refused:
+            click.echo("The mail server would not give these (asked for again on every ingest):")
+        for message in refused:
+            where = f"{message.folder} UID {message.uid} (UIDVALIDITY {message.uidvalidity})"
+            click.echo(f"        {where}, {message.attempts} tries\n        {message.error}")
 
 
 @quarantine_group.command("retry")

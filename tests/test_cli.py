@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from crm import checkpoints
+from crm.db import Database
+from crm.settings import Settings
 from mailbag.cli import main
 
 
@@ -116,8 +119,14 @@ def test_import_then_quarantine_list_and_retry(tmp_path):
     assert "2 messages: 1 new, 0 already held, 1 quarantined" in imported.stdout
     again = run("import", str(mail), env=env)
     assert "2 messages: 0 new, 1 already held, 1 quarantined" in again.stdout
+    database = Database.from_settings(Settings.from_env(env))
+    with database.session() as session:  # and a message the mail server would not give
+        checkpoints.hold_unreadable(session, "office@imap", "INBOX", 7, [(4242, "FETCH failed")])
+    database.dispose()
     listed = run("quarantine", "list", env=env)
     assert "empty.eml" in listed.stdout and "1 in quarantine" in listed.stdout
+    assert "INBOX UID 4242 (UIDVALIDITY 7), 1 tries" in listed.stdout
+    assert "FETCH failed" in listed.stdout
     retried = run("quarantine", "retry", env=env)
     assert "1 quarantined" in retried.stdout
     cases = run("cases", env=env)

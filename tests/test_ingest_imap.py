@@ -162,6 +162,76 @@ def test_uidvalidity_change_rescans_without_duplicates(dovecot, imap_account, da
         assert checkpoint.uidvalidity != old_validity and checkpoint.last_uid == 4
 
 
+def unreadable_on_the_server(dovecot: Dovecot, user: str, subject: str) -> Path:
+    """Make the message with this subject unreadable to Dovecot (which reads the maildir as
+    an unprivileged user): asked for it, Dovecot answers "Internal error" and hangs up."""
+    found = [
+        path
+        for path in (dovecot.home(user) / "Maildir").glob("*/*")
+        if path.is_file() and subject.encode() in path.read_bytes()
+    ]
+    assert len(found) == 1, found
+    found[0].chmod(0)
+    return found[0]
+
+
+def test_a_message_the_server_will_not_give_is_remembered_and_the_rest_ingested(
+    dovecot, imap_account, database, tmp_path
+):
+    subjects = [f"Letter {n}" for n in range(5)]
+    raws = [
+        make_message(
+            sender=f"Resident {n} <resident{n}@example.org>",
+            message_id=f"<letter-{n}@example.org>",
+            subject=subject,
+        )
+        for n, subject in enumerate(subjects)
+    ]
+    uids = dovecot.append_many(imap_account.user, "INBOX", raws)
+    corrupt = unreadable_on_the_server(dovecot, imap_account.user, "Letter 2")
+    settings = imap_settings(imap_account, database, tmp_path)
+    mailbox = f"{imap_account.user}@{imap_account.host}"
+
+    for attempt in (1, 2):  # every run asks again; the rest is neither held up nor doubled
+        counts = run_once(settings, database)
+        assert counts.stored == (4 if attempt == 1 else 0)
+        with database.session() as session:
+            subjects_held = sorted(session.scalars(select(Case.subject)))
+            [waiting] = checkpoints.pending_unreadable(session)
+            assert checkpoints.get(session, mailbox, "INBOX").last_uid == uids[-1]
+            assert (waiting.folder, waiting.uid, waiting.attempts) == ("INBOX", uids[2], attempt)
+            assert "Internal error" in waiting.error
+        assert subjects_held == [s for s in subjects if s != "Letter 2"]
+
+    corrupt.chmod(0o600)  # the server can read it again
+    counts = run_once(settings, database)
+    assert (counts.stored, counts.duplicate) == (1, 0)
+    assert message_ids(database) == sorted(f"letter-{n}@example.org" for n in range(5))
+    with database.session() as session:
+        assert checkpoints.pending_unreadable(session) == []
+    assert run_once(settings, database).total == 0
+
+
+def test_a_refused_message_the_office_deletes_is_no_longer_waited_for(
+    dovecot, imap_account, database, tmp_path
+):
+    uid = dovecot.append(imap_account.user, "INBOX", make_message(subject="Spoilt"))
+    unreadable_on_the_server(dovecot, imap_account.user, "Spoilt")
+    settings = imap_settings(imap_account, database, tmp_path)
+    run_once(settings, database)
+    with database.session() as session:
+        assert [m.uid for m in checkpoints.pending_unreadable(session)] == [uid]
+
+    client = dovecot.connect(imap_account.user)
+    client.select_folder("INBOX")
+    client.delete_messages([uid])
+    client.expunge()
+    client.logout()
+    assert run_once(settings, database).total == 0
+    with database.session() as session:
+        assert checkpoints.pending_unreadable(session) == []
+
+
 def test_processed_keyword_is_set_only_when_asked(dovecot, imap_account, database, tmp_path):
     dovecot.append(imap_account.user, "INBOX", make_message(message_id="<kw@example.com>"))
     settings = imap_settings(imap_account, database, tmp_path, imap_processed_keyword="MailbagDone")

@@ -10,6 +10,7 @@ import pytest
 from litestar.testing import TestClient
 from sqlalchemy import func, select
 
+from crm import checkpoints
 from crm.audit import AuditEntry
 from crm.db import Database
 from crm.models import Case, TimelineEntry
@@ -290,10 +291,16 @@ def test_a_letter_is_previewed_before_it_is_sent(client, office):
     assert 'action="/cases/' in response.text and "/letters/send" in response.text  # type: ignore[attr-defined]
 
 
-def test_not_casework_quarantine_and_audit_pages(client, office):
+def test_not_casework_quarantine_and_audit_pages(client, office, database):
+    with database.session() as session:
+        checkpoints.hold_unreadable(
+            session, "office@imap", "INBOX", 7, [(4242, "FETCH failed: <Internal error>")]
+        )
     sign_in(client, MANAGER)
     assert "Not casework" in listed(client, "/admin/not-casework")
-    assert "Quarantine" in listed(client, "/admin/quarantine")
+    quarantined = listed(client, "/admin/quarantine")
+    assert "Quarantine" in quarantined and "Not given by the mail server" in quarantined
+    assert "4242" in quarantined and "FETCH failed: &lt;Internal error&gt;" in quarantined
     response = post_form(client, "/admin/quarantine/retry", {}, "/admin/quarantine")
     assert response.status_code == 303  # type: ignore[attr-defined]
     listed(client, f"/cases/{office.safeguarding}")

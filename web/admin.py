@@ -8,7 +8,7 @@ from litestar import Router, get, post
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
-from crm import audit, listings, quarantine
+from crm import audit, checkpoints, listings, quarantine
 from web.current import managers_only, staff_only
 from web.pages import AnyRequest, Form, back, flash, page, services, whole_number
 
@@ -28,8 +28,9 @@ def not_casework(request: AnyRequest) -> Template:
 def quarantine_list(request: AnyRequest) -> Template:
     with services(request).database.session() as session:
         entries = quarantine.pending(session)
+        refused = checkpoints.pending_unreadable(session)
     can_retry = request.app.state.get("retry_quarantine") is not None
-    return page(request, "quarantine.html", entries=entries, can_retry=can_retry)
+    return page(request, "quarantine.html", entries=entries, refused=refused, can_retry=can_retry)
 
 
 @post("/quarantine/retry", sync_to_thread=True)
