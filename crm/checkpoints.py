@@ -4,6 +4,7 @@ and the messages behind a checkpoint that the server would not hand over."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.orm import Session
@@ -57,11 +58,18 @@ def hold_unreadable(
         row.error, row.last_tried_at, row.resolved_at = error[:MAX_ERROR_CHARS], now, None
 
 
-def unreadable_uids(session: Session, mailbox: str, folder: str, uidvalidity: int) -> list[int]:
-    """The folder's messages waiting to be asked for again, by UID."""
+def unreadable_uids(
+    session: Session, mailbox: str, folder: str, uidvalidity: int, *, tried_before: datetime
+) -> list[int]:
+    """The folder's messages to ask for again, by UID: those last tried before the time
+    given (a daemon polls at every new letter; a damaged item need not be asked each time)."""
     query = (
         select(UnreadableMessage.uid)
-        .where(_in_folder(mailbox, folder, uidvalidity), UnreadableMessage.resolved_at.is_(None))
+        .where(
+            _in_folder(mailbox, folder, uidvalidity),
+            UnreadableMessage.resolved_at.is_(None),
+            UnreadableMessage.last_tried_at < tried_before,
+        )
         .order_by(UnreadableMessage.uid)
     )
     return list(session.scalars(query))

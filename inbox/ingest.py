@@ -7,6 +7,7 @@ import random
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 
 from sqlalchemy.orm import Session
@@ -15,6 +16,7 @@ from crm import checkpoints
 from crm.db import Database
 from crm.outgoing.send import deliver_queued
 from crm.settings import Settings
+from crm.types import utcnow
 from inbox.batches import Counts, run_batch
 from inbox.imap import (
     FetchedMessage,
@@ -32,6 +34,7 @@ from inbox.pipeline import Pipeline
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 300.0
+ASK_AGAIN_AFTER = timedelta(hours=1)  # for a message the server would not give
 
 
 @dataclass(frozen=True)
@@ -166,11 +169,15 @@ class Ingester:
         return counts
 
     def _ask_again(self, mailbox: ImapMailbox, reading: Reading, pool: ParsePool) -> Counts:
-        """Messages the server refused before, asked for first; those it no longer holds
-        (the office deleted them) are no longer waited for."""
+        """Messages the server refused an hour or more ago, asked for first; those it no
+        longer holds (the office deleted them) are no longer waited for."""
         with self.database.session() as session:
             waiting = checkpoints.unreadable_uids(
-                session, self.mailbox_name, reading.folder, reading.uidvalidity
+                session,
+                self.mailbox_name,
+                reading.folder,
+                reading.uidvalidity,
+                tried_before=utcnow() - ASK_AGAIN_AFTER,
             )
         if not waiting:
             return Counts()
