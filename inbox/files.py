@@ -1,44 +1,116 @@
-"""Mail from files: a directory of .eml files, an mbox file, or a Maildir."""
+"""Mail from files: .eml files, mbox files and Maildirs, alone or anywhere in a folder tree.
+
+An office moving from a desktop mail program brings an export: Thunderbird's folders are mbox
+files without an extension beside their .msf indexes, a server's Maildir keeps its Sent and
+other folders as ".Sent" inside it, a folder of saved messages may hold anything. Every
+mailbox found is read; whatever is not mail is listed (`Survey.skipped`), never passed over
+without a word. A mailbox's folder name is kept as the messages' folder, so a Sent folder's
+mail is read as the office's own.
+"""
 
 from __future__ import annotations
 
 import mailbox
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from crm.errors import MailbagError
 from inbox.message import Source
+
+IMPORTED = "import"  # the folder of mail given directly, not found inside a named folder
+OUTLOOK_MSG = b"\xd0\xcf\x11\xe0"  # an OLE compound file: Outlook's own .msg, not RFC 5322
+MESSAGE_SUFFIXES = frozenset({".eml", ".msg", ".txt"})  # a message however damaged its start
+_HEADER_LINE = re.compile(rb"^[!-9;-~]+:")  # a header field's name and colon (RFC 5322)
+_MAILDIR_PARTS = frozenset({"cur", "new", "tmp"})
 
 
 class ImportPathError(MailbagError):
     """The path is not something Mailbag can read mail from."""
 
 
-def iter_messages(path: Path) -> Iterator[tuple[bytes, Source]]:
-    """Raw bytes one message at a time, so a large export never sits in memory whole."""
-    if path.is_dir():
-        if _is_maildir(path):
-            yield from _maildir(path)
-        else:
-            yield from _eml_files(path)
-    elif path.is_file():
-        if _is_mbox(path):
-            yield from _mbox(path)
-        else:
-            yield path.read_bytes(), Source(folder="import", path=str(path))
+@dataclass(frozen=True)
+class FoundMailbox:
+    """One place mail is read from, and the folder name its messages are given."""
+
+    kind: Literal["message", "mbox", "maildir"]
+    path: Path
+    folder: str
+
+
+@dataclass
+class Survey:
+    """What a path holds: the mailboxes to read, and the files that are not mail, with why."""
+
+    mailboxes: list[FoundMailbox] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+    def count(self) -> int:
+        """How many messages the import will see, for the progress bar."""
+        return sum(_count(found) for found in self.mailboxes)
+
+
+def survey(path: Path) -> Survey:
+    """Every mailbox in the path (a file, a Maildir or any folder tree)."""
+    found = Survey()
+    if path.is_file():
+        _add_file(found, path, IMPORTED)
+        if found.skipped:
+            raise ImportPathError(f"{path}: {found.skipped[0][1]}")
+    elif path.is_dir():
+        _add_dir(found, path, IMPORTED)
     else:
         raise ImportPathError(f"{path}: no such file or directory")
+    return found
 
 
-def count_messages(path: Path) -> int | None:
-    """How many messages an import will see, for the progress bar (None when unknown cheaply)."""
-    if path.is_dir():
-        if _is_maildir(path):
-            return len(mailbox.Maildir(path, factory=None, create=False))
-        return sum(1 for _ in _eml_paths(path))
-    if path.is_file() and _is_mbox(path):
-        return len(mailbox.mbox(path, factory=None, create=False))
-    return 1 if path.is_file() else None
+def iter_messages(path: Path) -> Iterator[tuple[bytes, Source]]:
+    """Raw bytes one message at a time, so a large export never sits in memory whole."""
+    for found in survey(path).mailboxes:
+        yield from _READERS[found.kind](found)
+
+
+def _add_dir(found: Survey, path: Path, folder: str) -> None:
+    if _is_maildir(path):
+        _add_maildir(found, path, folder)
+        return
+    for entry in sorted(path.iterdir()):
+        if entry.is_symlink() and entry.is_dir():
+            found.skipped.append((entry, "a link to a folder, not followed"))
+        elif entry.is_dir():
+            _add_dir(found, entry, entry.name)
+        elif entry.is_file():
+            _add_file(found, entry, entry.stem if _is_mbox(entry) else folder)
+
+
+def _add_maildir(found: Survey, path: Path, folder: str) -> None:
+    """The Maildir and its Maildir++ folders (".Sent", ".INBOX.Archive" beside cur/new/tmp)."""
+    found.mailboxes.append(FoundMailbox("maildir", path, folder))
+    for entry in sorted(path.iterdir()):
+        if entry.name.startswith(".") and entry.is_dir() and _is_maildir(entry):
+            name = entry.name.lstrip(".").removeprefix("INBOX.") or folder
+            found.mailboxes.append(FoundMailbox("maildir", entry, name))
+
+
+def _add_file(found: Survey, path: Path, folder: str) -> None:
+    with path.open("rb") as handle:
+        start = handle.read(1024)
+    if start.startswith(b"From "):
+        found.mailboxes.append(FoundMailbox("mbox", path, folder))
+    elif start.startswith(OUTLOOK_MSG):
+        reason = "an Outlook .msg file, which is not read: save it as .eml, or export mbox"
+        found.skipped.append((path, reason))
+    elif path.suffix.lower() in MESSAGE_SUFFIXES or _looks_like_mail(start):
+        found.mailboxes.append(FoundMailbox("message", path, folder))
+    else:
+        found.skipped.append((path, "not an email message, mbox or Maildir"))
+
+
+def _looks_like_mail(start: bytes) -> bool:
+    """A file without a mail suffix (an MH folder's "1", "2"...) that begins with a header."""
+    return _HEADER_LINE.match(start.lstrip(b"\xef\xbb\xbf\r\n\t ")) is not None
 
 
 def _is_maildir(path: Path) -> bool:
@@ -50,27 +122,32 @@ def _is_mbox(path: Path) -> bool:
         return handle.read(5) == b"From "
 
 
-def _eml_paths(path: Path) -> Iterator[Path]:
-    for candidate in sorted(path.rglob("*")):
-        if candidate.is_file() and candidate.suffix.lower() in {".eml", ".msg", ".txt"}:
-            yield candidate
+def _count(found: FoundMailbox) -> int:
+    if found.kind == "message":
+        return 1
+    if found.kind == "maildir":
+        return len(mailbox.Maildir(found.path, factory=None, create=False))
+    return len(mailbox.mbox(found.path, factory=None, create=False))
 
 
-def _eml_files(path: Path) -> Iterator[tuple[bytes, Source]]:
-    for file in _eml_paths(path):
-        yield file.read_bytes(), Source(folder="import", path=str(file))
+def _message(found: FoundMailbox) -> Iterator[tuple[bytes, Source]]:
+    yield found.path.read_bytes(), Source(folder=found.folder, path=str(found.path))
 
 
-def _maildir(path: Path) -> Iterator[tuple[bytes, Source]]:
-    box = mailbox.Maildir(path, factory=None, create=False)
+def _maildir(found: FoundMailbox) -> Iterator[tuple[bytes, Source]]:
+    box = mailbox.Maildir(found.path, factory=None, create=False)
     for key in sorted(box.keys()):
-        yield box.get_bytes(key), Source(folder="import", path=f"{path}#{key}")
+        yield box.get_bytes(key), Source(folder=found.folder, path=f"{found.path}#{key}")
 
 
-def _mbox(path: Path) -> Iterator[tuple[bytes, Source]]:
-    box = mailbox.mbox(path, factory=None, create=False)
+def _mbox(found: FoundMailbox) -> Iterator[tuple[bytes, Source]]:
+    box = mailbox.mbox(found.path, factory=None, create=False)
     try:
         for index, key in enumerate(box.keys()):
-            yield box.get_bytes(key), Source(folder="import", path=f"{path}#{index + 1}")
+            path = f"{found.path}#{index + 1}"
+            yield box.get_bytes(key), Source(folder=found.folder, path=path)
     finally:
         box.close()
+
+
+_READERS = {"message": _message, "mbox": _mbox, "maildir": _maildir}

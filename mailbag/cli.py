@@ -15,7 +15,7 @@ from crm import constituents as constituent_service
 from crm.db import Database
 from crm.settings import Settings
 from crm.types import office_time
-from inbox.files import count_messages
+from inbox.files import survey
 from inbox.importer import import_path
 from inbox.retry import retry
 from mailbag import demo, wiring
@@ -84,16 +84,23 @@ def ingest(once: bool) -> None:
     ingester.run_forever(stop)
 
 
+SKIPPED_SHOWN = 20  # files an import names as not mail; beyond that, how many more
+
+
 @main.command("import")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @friendly_errors
 def import_command(path: Path) -> None:
-    """Import a directory of .eml files, an mbox file or a Maildir."""
+    """Import .eml files, mbox files and Maildirs: one, or all of those in a folder tree."""
     app = wiring.build()
-    total = count_messages(path)
-    with click.progressbar(length=total or 0, label="importing", file=sys.stderr) as bar:
+    found = survey(path)
+    with click.progressbar(length=found.count(), label="importing", file=sys.stderr) as bar:
         counts = import_path(app.database, app.pipeline, path, progress=bar.update)
     click.echo(counts.describe())
+    for skipped, why in found.skipped[:SKIPPED_SHOWN]:
+        click.echo(f"not imported: {skipped}: {why}", err=True)
+    if len(found.skipped) > SKIPPED_SHOWN:
+        click.echo(f"not imported: {len(found.skipped) - SKIPPED_SHOWN} more files", err=True)
 
 
 @main.command("demo")

@@ -133,6 +133,18 @@ def test_import_then_quarantine_list_and_retry(tmp_path):
     assert "Noise from the pub" in cases.stdout and "Ann" in cases.stdout
 
 
+def test_import_names_the_files_that_are_not_mail(tmp_path):
+    letter = (
+        b"From: Ann <ann@example.com>\r\nTo: casework@office.example.org.uk\r\n"
+        b"Subject: Bins not collected\r\nMessage-ID: <cli3@example.com>\r\n\r\nAgain.\r\n"
+    )
+    env, mail = an_office(tmp_path, {"Inbox": b"From MAILER-DAEMON\n" + letter, "Inbox.msf": b"//"})
+    imported = run("import", str(mail), env=env)
+    assert imported.returncode == 0, imported.stderr
+    assert "1 messages: 1 new" in imported.stdout
+    assert f"not imported: {mail / 'Inbox.msf'}: not an email message" in imported.stderr
+
+
 def test_cases_are_listed_on_the_office_clock(tmp_path):
     # Given a letter sent at 23:30 UTC on 1 July: half past midnight on 2 July in London
     late = (
