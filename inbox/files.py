@@ -3,9 +3,9 @@
 An office moving from a desktop mail program brings an export: Thunderbird's folders are mbox
 files without an extension beside their .msf indexes, a server's Maildir keeps its Sent and
 other folders as ".Sent" inside it, a folder of saved messages may hold anything. Every
-mailbox found is read; whatever is not mail is listed (`Survey.skipped`), never passed over
-without a word. A mailbox's folder name is kept as the messages' folder, so a Sent folder's
-mail is read as the office's own.
+mailbox found is read, but for drafts, spam and deleted mail; whatever is left out is listed
+(`Survey.skipped`), never passed over without a word. A mailbox's folder name is kept as the
+messages' folder, so a Sent folder's mail is read as the office's own.
 """
 
 from __future__ import annotations
@@ -24,7 +24,24 @@ IMPORTED = "import"  # the folder of mail given directly, not found inside a nam
 OUTLOOK_MSG = b"\xd0\xcf\x11\xe0"  # an OLE compound file: Outlook's own .msg, not RFC 5322
 MESSAGE_SUFFIXES = frozenset({".eml", ".msg", ".txt"})  # a message however damaged its start
 _HEADER_LINE = re.compile(rb"^[!-9;-~]+:")  # a header field's name and colon (RFC 5322)
-_MAILDIR_PARTS = frozenset({"cur", "new", "tmp"})
+# Folders of a tree that are not correspondence: unsent drafts would read as letters sent,
+# spam as constituents. Given as the path itself, such a folder is read all the same.
+LEFT_OUT = "drafts, spam or deleted mail, left out (import the folder on its own to read it)"
+LEFT_OUT_FOLDERS = frozenset(
+    {
+        "drafts",
+        "templates",
+        "outbox",
+        "junk",
+        "junk e-mail",
+        "junk email",
+        "spam",
+        "trash",
+        "deleted",
+        "deleted items",
+        "deleted messages",
+    }
+)
 
 
 class ImportPathError(MailbagError):
@@ -79,10 +96,12 @@ def _add_dir(found: Survey, path: Path, folder: str) -> None:
     for entry in sorted(path.iterdir()):
         if entry.is_symlink() and entry.is_dir():
             found.skipped.append((entry, "a link to a folder, not followed"))
+        elif _left_out(entry, entry.stem if entry.is_file() else entry.name):
+            found.skipped.append((entry, LEFT_OUT))
         elif entry.is_dir():
-            _add_dir(found, entry, entry.name)
+            _add_dir(found, entry, entry.name.removesuffix(".mbox"))
         elif entry.is_file():
-            _add_file(found, entry, entry.stem if _is_mbox(entry) else folder)
+            _add_file(found, entry, _folder_of(entry, folder))
 
 
 def _add_maildir(found: Survey, path: Path, folder: str) -> None:
@@ -91,7 +110,10 @@ def _add_maildir(found: Survey, path: Path, folder: str) -> None:
     for entry in sorted(path.iterdir()):
         if entry.name.startswith(".") and entry.is_dir() and _is_maildir(entry):
             name = entry.name.lstrip(".").removeprefix("INBOX.") or folder
-            found.mailboxes.append(FoundMailbox("maildir", entry, name))
+            if _left_out(entry, name):
+                found.skipped.append((entry, LEFT_OUT))
+            else:
+                found.mailboxes.append(FoundMailbox("maildir", entry, name))
 
 
 def _add_file(found: Survey, path: Path, folder: str) -> None:
@@ -106,6 +128,20 @@ def _add_file(found: Survey, path: Path, folder: str) -> None:
         found.mailboxes.append(FoundMailbox("message", path, folder))
     else:
         found.skipped.append((path, "not an email message, mbox or Maildir"))
+
+
+def _folder_of(path: Path, folder: str) -> str:
+    """An mbox file is a folder of its own ("Sent"), but for Apple Mail's, which is called
+    "mbox" inside the folder it stands for ("Sent Messages.mbox/mbox")."""
+    return path.stem if _is_mbox(path) and path.name != "mbox" else folder
+
+
+def _left_out(path: Path, name: str) -> bool:
+    """Whether a folder of the tree is drafts, spam or deleted mail (a Thunderbird "Junk" mbox
+    file, a Maildir's ".Trash"); its .msf index goes with it."""
+    if path.suffix == ".msf":
+        name = path.name.removesuffix(".msf")
+    return name.casefold() in LEFT_OUT_FOLDERS
 
 
 def _looks_like_mail(start: bytes) -> bool:

@@ -103,14 +103,23 @@ class ParsedMessage:
         return values[0] if values else ""
 
 
+SENT_FOLDER_NAMES = frozenset({"sent", "sent items", "sent messages", "sent mail", "sent-mail"})
+
+
 @dataclass(frozen=True)
 class Source:
     """Where the raw bytes came from: an IMAP folder and UID, or a file path."""
 
-    folder: str  # IMAP folder name, or "import"
+    folder: str  # IMAP folder name; for a file, its mailbox's folder name, or "import"
     uidvalidity: int | None = None
     uid: int | None = None
     path: str | None = None
+
+    @property
+    def imported_from_sent(self) -> bool:
+        """A file from a folder named as mail programs name their Sent folder ("Sent Items",
+        "Sent Messages"): an export carries no server's mark to say so."""
+        return self.path is not None and self.folder.casefold() in SENT_FOLDER_NAMES
 
     def describe(self) -> str:
         if self.uid is not None:

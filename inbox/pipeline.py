@@ -180,7 +180,7 @@ def _with_directory(base: ClassifyContext, env: StepEnv) -> ClassifyContext:
 
 def _for_source(base: ClassifyContext, source: Source, env: StepEnv) -> ClassifyContext:
     """Mail found in a Sent folder is outgoing whoever the From header names."""
-    is_sent = source.folder in env.settings.imap_sent_folders
+    is_sent = source.folder in env.settings.imap_sent_folders or source.imported_from_sent
     if is_sent == base.folder_is_sent:
         return base
     return ClassifyContext(

@@ -62,6 +62,8 @@ def test_a_maildir_is_read_with_its_sent_and_archive_folders(
     maildir(root, [letter(1)])
     maildir(root / ".Sent", [letter(2, sent=True)])
     maildir(root / ".INBOX.Archive", [letter(3)])
+    maildir(root / ".Drafts", [letter(8, sent=True)])  # never sent: not a letter of the case
+    maildir(root / ".Junk", [letter(9)])
 
     found = survey(root)
     assert [(f.folder, f.kind) for f in found.mailboxes] == [
@@ -69,7 +71,11 @@ def test_a_maildir_is_read_with_its_sent_and_archive_folders(
         ("Archive", "maildir"),
         ("Sent", "maildir"),
     ]
-    assert found.count() == 3 and found.skipped == []
+    assert found.count() == 3
+    assert [(p.name, why.split(",")[0]) for p, why in found.skipped] == [
+        (".Drafts", "drafts"),
+        (".Junk", "drafts"),
+    ]
     counts = import_path(database, pipeline, root)
     assert counts.stored == 3
     assert held(database) == {
@@ -87,6 +93,7 @@ def test_a_thunderbird_tree_is_read_and_what_is_not_mail_is_named(
     mbox(root / "Inbox", [letter(1), letter(2)])
     mbox(root / "Sent", [letter(3, sent=True)])
     mbox(root / "Archives.sbd" / "2025", [letter(4)])
+    mbox(root / "Junk", [letter(9)])
     (root / "Inbox.msf").write_bytes(b'// <!-- <mdb:mork:z v="1.4"/> -->\n')
     (root / "Saved").mkdir()
     (root / "Saved" / "from the council.eml").write_bytes(letter(5))
@@ -97,6 +104,7 @@ def test_a_thunderbird_tree_is_read_and_what_is_not_mail_is_named(
     assert found.count() == 6
     assert sorted((p.name, why.split(",")[0]) for p, why in found.skipped) == [
         ("Inbox.msf", "not an email message"),
+        ("Junk", "drafts"),
         ("outlook.msg", "an Outlook .msg file"),
     ]
     counts = import_path(database, pipeline, root)
@@ -104,6 +112,25 @@ def test_a_thunderbird_tree_is_read_and_what_is_not_mail_is_named(
     kinds = held(database)
     assert kinds.pop("reply-3@example.net") == "outgoing"
     assert sorted(kinds) == sorted(f"letter-{n}@example.org" for n in (1, 2, 4, 5, 6))
+
+
+def test_an_apple_mail_sent_messages_mbox_is_read_as_the_office_s_own(
+    database: Database, pipeline: Pipeline, tmp_path: Path
+) -> None:
+    for name, mail in (("Sent Messages", letter(10, sent=True)), ("Inbox", letter(11))):
+        (tmp_path / f"{name}.mbox").mkdir()  # as Apple Mail exports a mailbox
+        mbox(tmp_path / f"{name}.mbox" / "mbox", [mail])
+        (tmp_path / f"{name}.mbox" / "Info.plist").write_bytes(b"<?xml version='1.0'?>")
+    assert import_path(database, pipeline, tmp_path).stored == 2
+    assert held(database) == {
+        "reply-10@example.net": "outgoing",
+        "letter-11@example.org": "constituent",
+    }
+
+
+def test_a_junk_folder_given_on_its_own_is_read(tmp_path: Path) -> None:
+    maildir(tmp_path / ".Junk", [letter(9)])
+    assert survey(tmp_path / ".Junk").count() == 1
 
 
 def test_one_outlook_msg_file_is_refused_with_what_to_do(tmp_path: Path) -> None:
