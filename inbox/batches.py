@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from crm import correspondence
 from crm.db import Database
+from crm.tags import history as tag_history
 from inbox.context import BatchMemo
 from inbox.message import Source
 from inbox.parse_pool import Parsed
@@ -74,7 +75,7 @@ def _run(
     isolated: bool,
 ) -> Counts:
     counts = Counts()
-    memo = BatchMemo(sources=[])
+    memo = BatchMemo(sources=[], tag_history=[])
     with database.session() as session:
         prefetch(
             session, memo, [(raw, result) for (raw, _), result in zip(batch, parsed, strict=True)]
@@ -85,6 +86,7 @@ def _run(
             )
             counts.add(outcome)
         correspondence.record_sources(session, memo.sources or [])
+        tag_history.write_case_changes(session, memo.tag_history or [])
         if before_commit is not None:
             before_commit(session)
     return counts

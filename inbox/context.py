@@ -35,6 +35,8 @@ class BatchMemo:
     # Where the batch's messages were seen by folder and UID, written together at its end:
     # nothing reads them before the commit. None: each is written at once.
     sources: list[dict[str, object]] | None = None
+    # The lines of tag history its messages add, likewise written at its end: write-only.
+    tag_history: list[dict[str, object]] | None = None
 
     def get(self, key: Hashable, load: Callable[[], T]) -> T:
         if key not in self.values:

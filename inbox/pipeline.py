@@ -122,7 +122,7 @@ class Pipeline:
             return Outcome("quarantined", ctx, failure)
         ctx.parsed = parsed
         step_name = "start"
-        sources_before = len(memo.sources) if memo.sources is not None else 0
+        written_later = _written_later(memo)
         try:
             with session.begin_nested() if isolated else nullcontext():
                 for name, step in STEPS:
@@ -138,7 +138,7 @@ class Pipeline:
                 raise NeedsIsolation(step_name) from error
             memo.values.clear()  # the savepoint's rollback may have undone what it remembers
             if isolated:
-                _forget_rolled_back(session, memo, sources_before)
+                _forget_rolled_back(session, memo, written_later)
             failure = Failure(step_name, describe_error(error))
             self._quarantine(session, ctx, failure)
             return Outcome("quarantined", ctx, failure)
@@ -157,7 +157,12 @@ class Pipeline:
         )
 
 
-def _forget_rolled_back(session: Session, memo: BatchMemo, sources_before: int) -> None:
+def _written_later(memo: BatchMemo) -> tuple[int, int]:
+    """How many of the rows a batch writes at its end were there before this message."""
+    return len(memo.sources or []), len(memo.tag_history or [])
+
+
+def _forget_rolled_back(session: Session, memo: BatchMemo, before: tuple[int, int]) -> None:
     """After a savepoint's rollback, let the session load afresh whatever it needs next.
 
     Rows written straight to the connection (crm.db.insert_loaded, crm.cases.touch) were
@@ -168,8 +173,10 @@ def _forget_rolled_back(session: Session, memo: BatchMemo, sources_before: int) 
     """
     memo.held.clear()
     session.expunge_all()
-    if memo.sources is not None:  # and the message's sources, not yet written, go too
-        del memo.sources[sources_before:]
+    if memo.sources is not None:  # and what it gave to be written later goes too
+        del memo.sources[before[0] :]
+    if memo.tag_history is not None:
+        del memo.tag_history[before[1] :]
 
 
 def _with_directory(base: ClassifyContext, env: StepEnv) -> ClassifyContext:

@@ -33,6 +33,7 @@ def tag(ctx: MessageContext, env: StepEnv) -> None:
         message_time(ctx, env),
         book=book,
         new_case=ctx.opened_case,
+        history=env.memo.tag_history,
     )
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from crm import cases, constituents, listings, quarantine
 from crm.db import Database
 from crm.models import Case, Constituent, Message, MessageSource, TimelineEntry
+from crm.tags.models import TagEvent
 from inbox.message import Source
 from inbox.names import reading_order
 from inbox.pipeline import Outcome, Pipeline
@@ -447,3 +448,14 @@ def test_a_message_failing_late_in_a_batch_leaves_the_next_ones_as_if_it_never_c
     # And the case's last activity is the stored reply's, not the rolled-back one's
     case = case_of(database, "x3@example.com")
     assert case is not None and case.last_activity_at == day + timedelta(days=2)
+    # And the tag history, written with the batch, holds the new person's four lines only
+    bo = case_of(database, "x5@example.com")
+    with database.session() as session:
+        lines = session.scalars(select(TagEvent.detail).where(TagEvent.case_id == bo.id)).all()
+        orphans = session.scalar(
+            select(func.count())
+            .select_from(TagEvent)
+            .where(TagEvent.case_id.not_in(select(Case.id)))
+        )
+    assert len(lines) == 4 and all(line.startswith(bo.reference) for line in lines)
+    assert orphans == 0

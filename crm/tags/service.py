@@ -47,11 +47,13 @@ def apply_rules(
     *,
     book: tuple[TaxonomyIndex, RuleSet] | None = None,
     new_case: bool = False,
+    history: list[dict[str, object]] | None = None,
 ) -> list[Change]:
     """One message's proposals onto its case; every axis ends up with a value.
 
-    Ingest passes the rule book it already holds for the batch, and says when the case was
-    opened by this very message (it has no tags yet: nothing to read back).
+    Ingest passes the rule book it already holds for the batch, says when the case was
+    opened by this very message (it has no tags yet: nothing to read back), and gathers the
+    history lines of a whole batch to write them together (`history`).
     """
     case = session.get(Case, case_id)
     if case is None:
@@ -60,7 +62,8 @@ def apply_rules(
     proposals = _proposals(index, rules, features)
     stored = Stored(Assignment(), []) if new_case else load_assignment(session, case.id, index)
     updated = assign.apply(stored.assignment, proposals, at, index.fallback)
-    return save_assignment(session, case, stored, updated, who=assign.RULES_WHO, index=index)
+    who = assign.RULES_WHO
+    return save_assignment(session, case, stored, updated, who=who, index=index, history=history)
 
 
 def set_manual(

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from crm.db import insert_rows
 from crm.models import Case
-from crm.tags import history
+from crm.tags import history as tag_history
 from crm.tags.errors import TagError
 from crm.tags.models import CaseTag
 from crm.tags.rulebook import TaxonomyIndex
@@ -62,9 +62,11 @@ def save_assignment(
     *,
     who: str,
     index: TaxonomyIndex,
+    history: list[dict[str, object]] | None = None,
 ) -> list[Change]:
     """Write what differs from what was read, in an order the unique constraints allow; log
-    each change. Only this transaction writes the case's tags between load and save."""
+    each change (into `history` when given: see crm.tags.history.record_case_changes). Only
+    this transaction writes the case's tags between load and save."""
     rows = stored.rows
     by_slot = {row.slot: row for row in rows if row.slot is not None}
     secondary = {_tagging(row, index).key: row for row in rows if row.slot is None}
@@ -98,9 +100,8 @@ def save_assignment(
             _fill(kept, tagging, index)
     session.flush()
     insert_rows(session, CaseTag, added)  # one statement: a new case gets four at once
-    history.record_case_changes(
-        session, case.id, [(change.axis, change.describe()) for change in changes], who=who
-    )
+    lines = [(change.axis, change.describe()) for change in changes]
+    tag_history.record_case_changes(session, case.id, lines, who=who, later=history)
     return changes
 
 
