@@ -24,6 +24,7 @@ class Counts:
     stored: int = 0
     duplicate: int = 0
     quarantined: int = 0
+    refused: int = 0  # by the mail server: remembered and asked for again (crm.checkpoints)
 
     def add(self, outcome: Outcome) -> None:
         setattr(self, outcome.status, getattr(self, outcome.status) + 1)
@@ -32,16 +33,18 @@ class Counts:
         self.stored += other.stored
         self.duplicate += other.duplicate
         self.quarantined += other.quarantined
+        self.refused += other.refused
         return self
 
     @property
     def total(self) -> int:
-        return self.stored + self.duplicate + self.quarantined
+        return self.stored + self.duplicate + self.quarantined + self.refused
 
     def describe(self) -> str:
+        refused = f", {self.refused} not given by the mail server" if self.refused else ""
         return (
             f"{self.total} messages: {self.stored} new, {self.duplicate} already held, "
-            f"{self.quarantined} quarantined"
+            f"{self.quarantined} quarantined{refused}"
         )
 
 

@@ -199,7 +199,8 @@ class Ingester:
         pool: ParsePool,
     ) -> Counts:
         counts = Counts()
-        batches = (batch for batch in (self._readable(reading, f) for f in fetched) if batch)
+        readable = (self._readable(reading, batch, counts) for batch in fetched)
+        batches = (batch for batch in readable if batch)
         for batch, parsed in ahead(pool, batches):
             uids = [source.uid for _, source in batch if source.uid is not None]
             counts += run_batch(
@@ -214,11 +215,12 @@ class Ingester:
         return counts
 
     def _readable(
-        self, reading: Reading, fetched: list[FetchedMessage]
+        self, reading: Reading, fetched: list[FetchedMessage], counts: Counts
     ) -> list[tuple[bytes, Source]]:
         """The batch's messages for the pipeline; those the server refused are remembered at
-        once, so the checkpoint may pass them and the next run asks for them again."""
+        once (and counted), so the checkpoint may pass them and a later run asks again."""
         if refused := [(m.uid, m.error) for m in fetched if m.error]:
+            counts.refused += len(refused)
             with self.database.session() as session:
                 checkpoints.hold_unreadable(
                     session, self.mailbox_name, reading.folder, reading.uidvalidity, refused

@@ -177,7 +177,9 @@ def quarantine_list() -> None:
         click.echo(f"{len(entries)} in quarantine")
         refused = checkpoints.pending_unreadable(session)
         if refused:
-            click.echo("The mail server would not give these (asked for again on every ingest):")
+            click.echo(
+                "The mail server would not give these (asked for again an hour after each try):"
+            )
         for message in refused:
             where = f"{message.folder} UID {message.uid} (UIDVALIDITY {message.uidvalidity})"
             click.echo(f"        {where}, {message.attempts} tries\n        {message.error}")
