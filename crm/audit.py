@@ -19,6 +19,7 @@ ACTIONS = (
     "sign_in_failed",
     "sign_out",
     "view_sensitive_case",
+    "download_sensitive",  # an attachment of a safeguarding or special-category case
     "export",
     "user_created",
     "permission_change",

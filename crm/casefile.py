@@ -7,13 +7,13 @@ audited here, so the page and the API cannot differ.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from crm import access, audit, notes
+from crm import access, attachments, audit, notes
 from crm.db import AnySelect, plain_rows
 from crm.errors import NotFound
 from crm.informing.deadlines import CaseDeadline, next_deadline
@@ -53,6 +53,7 @@ class CaseFile:
     status_emails_on: bool = False  # the office sends status emails (MAILBAG_STATUS_EMAILS)
     status_emails_stopped: bool = False  # ... but not on this case
     older: int | None = None  # the last entry shown, when there are older ones (`before=`)
+    attachments: dict[int, list[attachments.Listed]] = field(default_factory=dict)  # by message
 
 
 def open_case_file(
@@ -92,6 +93,7 @@ def open_case_file(
     constituent = case.constituent
     tags = case_tags(session, case.id)
     timeline = _timeline(session, case.id, kind, limit + 1, before)
+    shown = [entry.message_pk for entry in timeline[:limit] if entry.message_pk is not None]
     deadline = response_deadline(tags, settings)
     case_notes = notes.notes_of(session, case.id, NOTES_LIMIT)
     return CaseFile(
@@ -112,6 +114,7 @@ def open_case_file(
         status_emails_on=settings.status_emails,
         status_emails_stopped=bool(stopped),
         older=timeline[limit - 1].id if len(timeline) > limit else None,
+        attachments=attachments.of_messages(session, shown),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from tests.support.web import (
     Office,
     build_office,
     csrf_token,
+    feed,
     post_form,
     sign_in,
 )
@@ -399,3 +401,95 @@ def test_clients_of_one_app_stop_in_any_order(database: Database, settings: Sett
 
     threading.Thread(target=stop_all, daemon=True).start()
     assert stopped.wait(30), "a client's shutdown never finished"
+
+
+# --- attachments -----------------------------------------------------------------------------
+
+
+PHOTO = bytes(range(256)) * 16  # 4 KB of "JPEG"
+
+
+def with_photo(sender: str, subject: str, postcode: str, name: str) -> bytes:
+    from email.message import EmailMessage
+
+    from tests.support.web import letter
+
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender, "casework@office.example.org.uk", subject
+    msg.set_content(letter("Photographs attached.", postcode, name))
+    msg.add_attachment(PHOTO, maintype="image", subtype="jpeg", filename="mould – kitchen.jpg")
+    return msg.as_bytes()
+
+
+def attachment_link(client, reference: str) -> str:  # type: ignore[no-untyped-def]
+    page = listed(client, f"/cases/{reference}")
+    found = re.search(
+        rf'href="(/cases/{reference}/attachments/\d+)" download>mould – kitchen', page
+    )
+    assert found, "no link to the photograph on the case page"
+    assert "image/jpeg, 4 KB" in page
+    return found[1]
+
+
+def test_a_letter_s_attachment_is_listed_and_saved_by_those_who_may_see_the_case(
+    client, office, database, pipeline
+):
+    mary = "Mary Jones <mary.jones@example.com>"
+    reply = with_photo(mary, "Re: Damp and mould in my flat", "EX1 2AB", "Mary Jones")
+    assert feed(database, pipeline, reply) == office.in_ward
+    sign_in(client, CASEWORKER)
+    link = attachment_link(client, office.in_ward)
+
+    saved = client.get(link)
+    assert saved.status_code == 200 and saved.content == PHOTO
+    assert saved.headers["content-type"] == "image/jpeg"
+    assert saved.headers["content-disposition"] == (
+        'attachment; filename="mould _ kitchen.jpg"; '
+        "filename*=UTF-8''mould%20%E2%80%93%20kitchen.jpg"
+    )
+    assert saved.headers["cache-control"] == "private, no-store"
+    # The same attachment asked for under another case is not there
+    other = link.replace(office.in_ward, office.other_ward)
+    assert client.get(other).status_code == 404
+    assert client.get(link.rsplit("/", 1)[0] + "/999999").status_code == 404
+
+    # The API lists it with the same link
+    [entry] = [
+        e for e in client.get(f"/api/cases/{office.in_ward}").json()["timeline"] if e["attachments"]
+    ]
+    assert entry["attachments"] == [
+        {"filename": "mould – kitchen.jpg", "content_type": "image/jpeg", "size": 4096, "url": link}
+    ]
+
+    post_form(client, "/sign-out", {}, "/")
+    sign_in(client, COUNCILLOR)  # the case is in the councillor's ward
+    assert client.get(link).content == PHOTO
+
+
+def test_a_safeguarding_case_s_attachment_is_hidden_from_others_and_its_download_audited(
+    client, office, database, pipeline
+):
+    pat = "Pat Private <pat@example.com>"
+    letter = with_photo(pat, "Re: A private matter", "EX1 4EF", "Pat Private")
+    assert feed(database, pipeline, letter) == office.safeguarding
+    sign_in(client, MANAGER)
+    link = attachment_link(client, office.safeguarding)
+    for who in (CASEWORKER, COUNCILLOR, MANAGER):
+        post_form(client, "/sign-out", {}, "/")
+        sign_in(client, who)
+        if who != MANAGER:
+            assert client.get(link).status_code == 404
+    assert client.get(link).content == PHOTO
+    with database.session() as session:
+        downloads = session.scalars(
+            select(AuditEntry.detail).where(AuditEntry.action == "download_sensitive")
+        ).all()
+    assert downloads == [f"{office.safeguarding} attachment {link.rsplit('/', 1)[1]}"]
+
+
+def test_a_download_never_carries_a_forged_media_type() -> None:
+    from web.downloads import as_download
+
+    response = as_download('a"b\\c.html', "text/html; charset=utf-8", b"<script>")
+    assert response.media_type == "application/octet-stream"
+    assert response.headers["content-disposition"].startswith('attachment; filename="a_b_c.html"')

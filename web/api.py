@@ -11,7 +11,7 @@ from litestar.exceptions import NotFoundException
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, QueryParameter
 
-from crm.casefile import open_case_file
+from crm.casefile import CaseFile, open_case_file
 from crm.caselist import case_page
 from crm.errors import NotFound
 from web.cases import filters_from
@@ -72,6 +72,14 @@ class CaseListOut:
 
 
 @dataclass
+class AttachmentOut:
+    filename: str
+    content_type: str
+    size: int
+    url: str  # where the signed-in browser saves it
+
+
+@dataclass
 class EntryOut:
     kind: str
     occurred_at: datetime
@@ -79,6 +87,7 @@ class EntryOut:
     from_address: str | None
     subject: str | None
     body_text: str | None
+    attachments: list[AttachmentOut]
 
 
 @dataclass
@@ -206,10 +215,17 @@ def api_case(request: AnyRequest, reference: FromPath[str], kind: FromQuery[str]
                     e.message.from_address if e.message else None,
                     e.message.subject if e.message else None,
                     e.message.body_text if e.message else None,
+                    _attachments(file, e.message_pk),
                 )
                 for e in file.timeline
             ],
         )
+
+
+def _attachments(file: CaseFile, message_pk: int | None) -> list[AttachmentOut]:
+    listed = file.attachments.get(message_pk, []) if message_pk is not None else []
+    where = f"/cases/{file.case.reference}/attachments"
+    return [AttachmentOut(a.filename, a.content_type, a.size, f"{where}/{a.id}") for a in listed]
 
 
 router = Router(path="/api", route_handlers=[api_cases, api_case])

@@ -210,5 +210,6 @@ def _filters(engine: JinjaTemplateEngine) -> None:
     env.filters["when"] = markup.when
     env.filters["day"] = markup.day
     env.filters["tag_labels"] = markup.tag_labels
+    env.filters["size"] = markup.size
     env.globals["options"] = markup.options
     env.globals["axes"] = ["issue", "urgency", "sensitivity", "transferability"]

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from litestar import Router, get, post
+from litestar import Response, Router, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm import casefilters, casework, notes
+from crm import attachments, casefilters, casework, notes
 from crm import constituents as constituent_service
 from crm.casefile import open_case_file
 from crm.caselist import SORTS, UNASSIGNED, CaseFilters, case_page
@@ -28,6 +28,7 @@ from crm.tags.service import set_manual
 from crm.users.service import staff_choices
 from tagging.axes import AXES, Axis
 from web.current import Me, staff_only
+from web.downloads import as_download
 from web.email_html import sanitise
 from web.pages import AnyRequest, Form, back, flash, page, plain, services, whole_number
 
@@ -124,6 +125,21 @@ def case_view(
                 "organisations": directory.organisation_names(session),
             }
     return page(request, "case.html", file=file, bodies=bodies, kind=kind, **extra)
+
+
+@get("/cases/{reference:str}/attachments/{attachment_id:int}", sync_to_thread=True)
+def attachment(
+    request: AnyRequest, reference: FromPath[str], attachment_id: FromPath[int]
+) -> Response[bytes]:
+    """An attachment of a message on the case, to save; 404 as for the case itself."""
+    with services(request).database.session() as session:
+        try:
+            found = attachments.download(
+                session, request.user.viewer, plain(reference), attachment_id
+            )
+        except NotFound:
+            raise NotFoundException("no such attachment") from None
+    return as_download(found.filename, found.content_type, found.data)
 
 
 def _case(session: Session, me: Me, reference: str) -> Case:
@@ -303,6 +319,7 @@ router = Router(
     route_handlers=[
         case_list,
         case_view,
+        attachment,
         add_note,
         pin_note,
         assign,

@@ -29,6 +29,15 @@ def day(moment: date | None) -> str:
     return moment.strftime("%a %d %b %Y") if moment else ""
 
 
+def size(count: int) -> str:
+    """A file's size as people say it: 820 bytes, 14 KB, 4.1 MB."""
+    if count < 1024:
+        return f"{count} bytes"
+    if count < 1024 * 1024:
+        return f"{count / 1024:.0f} KB"
+    return f"{count / (1024 * 1024):.1f} MB"
+
+
 def tag_labels(tags: Any) -> Markup:
     """A listed case's tags as labels: a filter, since a macro called per row cost a tenth of
     the list page's time, and each label made once (the taxonomy is small and governed)."""

@@ -1,0 +1,93 @@
+"""A case's attachments: listed on its timeline, handed to those who may see the case.
+
+Constituents send photographs of damp, letters from the DWP, decisions as PDFs: the case file
+is not whole without them. Each is kept as a blob (crm.blobs); who may download one is asked
+exactly as who may open its case (crm.access), and a download from a safeguarding or
+special-category case is audited like a view of it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm import access, audit
+from crm.blobs import load_blob
+from crm.db import AnySelect, built_once, one_of_ids_given, plain_rows
+from crm.errors import NotFound
+from crm.models import Attachment, Case, Message
+
+
+@dataclass(frozen=True)
+class Listed:
+    """What the timeline shows of an attachment: enough to name it and fetch it."""
+
+    id: int
+    filename: str
+    content_type: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Download:
+    """An attachment's bytes, with the name and type it came with."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def of_messages(session: Session, message_ids: Sequence[int]) -> dict[int, list[Listed]]:
+    """The attachments of these messages, by message, in the order they came."""
+    found: dict[int, list[Listed]] = defaultdict(list)
+    if message_ids:
+        rows = plain_rows(session, _listed(session), {"ids": list(message_ids)})
+        for message_id, *listed in rows:
+            found[message_id].append(Listed(*listed))
+    return found
+
+
+def download(
+    session: Session, viewer: access.Viewer, reference: str, attachment_id: int
+) -> Download:
+    """The attachment, if it belongs to a message of this case and the viewer may see the
+    case; otherwise NotFound, as if it did not exist."""
+    found = session.execute(
+        select(Attachment, Case.id, access.is_restricted())
+        .join(Message, Message.id == Attachment.message_pk)
+        .join(Case, Case.id == Message.case_id)
+        .where(
+            Attachment.id == attachment_id,
+            Case.reference == reference.strip().upper(),
+            access.visible_cases(viewer),
+        )
+    ).first()
+    if found is None:
+        raise NotFound(f"no attachment {attachment_id} on case {reference.strip().upper()[:40]}")
+    attachment, case_id, restricted = found
+    if restricted:
+        detail = f"{reference.strip().upper()} attachment {attachment.id}"
+        audit.record(
+            session, "download_sensitive", who=viewer.email, case_id=case_id, detail=detail
+        )
+    data = load_blob(session, attachment.blob_sha256)
+    return Download(attachment.filename, attachment.content_type, data)
+
+
+@built_once
+def _listed(dialect: str) -> AnySelect:
+    return (
+        select(
+            Attachment.message_pk,
+            Attachment.id,
+            Attachment.filename,
+            Attachment.content_type,
+            Attachment.size,
+        )
+        .where(one_of_ids_given(dialect, Attachment.message_pk))
+        .order_by(Attachment.message_pk, Attachment.id)
+    )
