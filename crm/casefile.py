@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, joinedload
 from crm import access, attachments, audit, notes
 from crm.db import AnySelect, plain_rows
 from crm.errors import NotFound
+from crm.followups.status import Waiting, waiting_for
 from crm.informing.deadlines import CaseDeadline, next_deadline
 from crm.informing.models import CouncillorRequest
 from crm.informing.status_emails import opted_out
@@ -54,6 +55,7 @@ class CaseFile:
     status_emails_stopped: bool = False  # ... but not on this case
     older: int | None = None  # the last entry shown, when there are older ones (`before=`)
     attachments: dict[int, list[attachments.Listed]] = field(default_factory=dict)  # by message
+    waiting: list[Waiting] = field(default_factory=list)  # its follow-ups, escalated ones too
 
 
 def open_case_file(
@@ -115,6 +117,7 @@ def open_case_file(
         status_emails_stopped=bool(stopped),
         older=timeline[limit - 1].id if len(timeline) > limit else None,
         attachments=attachments.of_messages(session, shown),
+        waiting=waiting_for(session, [case.id], escalated=True).get(case.id, []),
     )
 
 

@@ -14,7 +14,14 @@ from sqlalchemy import select
 from crm import cases
 from crm.db import Database
 from crm.followups import sweep
-from crm.followups.models import AWAITING_APPROVAL, CHASED, HELD, ChaseAttempt, FollowUp
+from crm.followups.models import (
+    AWAITING_APPROVAL,
+    CHASED,
+    HELD,
+    SATISFIED,
+    ChaseAttempt,
+    FollowUp,
+)
 from crm.outgoing import directory
 from crm.outgoing.models import SENT
 from crm.outgoing.send import send_letter
@@ -146,3 +153,56 @@ def test_councillors_may_not_use_the_page_and_forged_posts_are_refused(
     assert client.post(f"/chases/{attempt.id}/approve", data={}).status_code == 403
     assert chases(smtp_server) == []
     assert 'href="/chases"' in client.get("/").text
+
+
+def follow_up_on(database: Database, reference: str) -> FollowUp:
+    with database.session() as session:
+        case = cases.get(session, reference)
+        return session.scalars(select(FollowUp).where(FollowUp.case_id == case.id)).one()
+
+
+def test_the_case_page_marks_a_follow_up_replied_to_or_gives_it_more_days(client, office, database):
+    waited = follow_up_on(database, office.in_ward)
+    elsewhere = follow_up_on(database, office.safeguarding)
+    sign_in(client, MANAGER)
+    url = f"/cases/{office.in_ward}"
+    page = client.get(url).text
+    action = f"{url}/follow-ups/{waited.id}"
+    assert "Waiting for" in page and "reply from Department for Work and Pensions" in page
+    assert f'action="{action}"' in page
+
+    def post(data: dict[str, str], to: str = action) -> str:
+        token = token_in(client.get(url).text)
+        return client.post(to, data={**data, "_csrf_token": token}).text
+
+    # Without a reason nothing changes; another case's follow-up is not this page's to settle
+    assert "give a reason" in post({"action": "extend", "days": "10", "reason": " "})
+    assert "no follow-up" in post(
+        {"action": "satisfy", "reason": "phoned"}, f"{url}/follow-ups/{elsewhere.id}"
+    )
+    assert follow_up_on(database, office.safeguarding).status == HELD
+    # More time: the due date moves on and the chase waiting for approval is dropped
+    assert "Given 10 more days." in post({"action": "extend", "days": "10", "reason": "asked"})
+    extended = follow_up_on(database, office.in_ward)
+    assert extended.due_at > waited.due_at and extended.status not in (HELD, SATISFIED)
+    assert attempt_on(database, office.in_ward).state != AWAITING_APPROVAL
+    # Replied to by phone: satisfied, said on the timeline, no longer offered
+    shown = post({"action": "satisfy", "reason": "DWP phoned back"})
+    assert "no chase will go" in shown
+    assert follow_up_on(database, office.in_ward).status == SATISFIED
+    assert "Follow-up marked satisfied by" in shown and "DWP phoned back" in shown
+    assert f'action="{action}"' not in shown
+
+
+def test_a_councillor_cannot_settle_a_follow_up(client, office, database):
+    waited = follow_up_on(database, office.in_ward)
+    sign_in(client, COUNCILLOR)
+    url = f"/cases/{office.in_ward}"
+    page = client.get(url).text
+    assert "Waiting for" in page and f"follow-ups/{waited.id}" not in page
+    token = token_in(page)
+    answer = client.post(
+        f"{url}/follow-ups/{waited.id}", data={"reason": "x", "_csrf_token": token}
+    )
+    assert answer.status_code == 403
+    assert follow_up_on(database, office.in_ward).status == HELD

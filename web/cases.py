@@ -17,6 +17,7 @@ from crm import constituents as constituent_service
 from crm.casefile import open_case_file
 from crm.caselist import SORTS, UNASSIGNED, CaseFilters, case_page
 from crm.errors import MailbagError, NotFound
+from crm.followups import service as followups
 from crm.letters.preview import preview
 from crm.letters.templates import letters_for
 from crm.models import Case
@@ -25,6 +26,7 @@ from crm.outgoing.models import SENT
 from crm.outgoing.send import send_letter
 from crm.tags.rulebook import active_choices
 from crm.tags.service import set_manual
+from crm.types import utcnow
 from crm.users.service import staff_choices
 from tagging.axes import AXES, Axis
 from web.current import Me, staff_only
@@ -231,6 +233,31 @@ def change_tag(request: AnyRequest, reference: FromPath[str], data: Form) -> Red
     return _act(request, reference, run, "Tag changed.")
 
 
+@post(
+    "/cases/{reference:str}/follow-ups/{follow_up_id:int}", guards=[staff_only], sync_to_thread=True
+)
+def follow_up(
+    request: AnyRequest, reference: FromPath[str], follow_up_id: FromPath[int], data: Form
+) -> Redirect:
+    """The reply came by post or phone (no chase goes), or the party gets more days."""
+    reason, who, now = data.get("reason", ""), request.user.email, utcnow()
+    extending = data.get("action") == "extend"
+    days = whole_number(data.get("days", "")) or 0
+
+    def run(session: Session, case: Case) -> None:
+        if extending:
+            followups.extend(
+                session, follow_up_id, days=days, reason=reason, who=who, now=now, case_id=case.id
+            )
+        else:
+            followups.satisfy(
+                session, follow_up_id, reason=reason, who=who, now=now, case_id=case.id
+            )
+
+    done = f"Given {days} more days." if extending else "Marked as replied to: no chase will go."
+    return _act(request, reference, run, done)
+
+
 @post("/cases/{reference:str}/merge", guards=[staff_only], sync_to_thread=True)
 def merge(request: AnyRequest, reference: FromPath[str], data: Form) -> Redirect:
     other = data.get("other", "").strip().lstrip("#")
@@ -320,6 +347,7 @@ router = Router(
         case_list,
         case_view,
         attachment,
+        follow_up,
         add_note,
         pin_note,
         assign,

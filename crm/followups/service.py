@@ -163,9 +163,18 @@ def satisfy_by_message(
     return [live]
 
 
-def satisfy(session: Session, follow_up_id: int, *, reason: str, who: str, now: datetime) -> None:
-    """A caseworker's word that the reply came (by post, by phone): no chase goes."""
-    follow_up = _get_live(session, follow_up_id)
+def satisfy(
+    session: Session,
+    follow_up_id: int,
+    *,
+    reason: str,
+    who: str,
+    now: datetime,
+    case_id: int | None = None,
+) -> None:
+    """A caseworker's word that the reply came (by post, by phone): no chase goes. With
+    `case_id`, only a follow-up of that case (the case page's)."""
+    follow_up = _get_live(session, follow_up_id, case_id)
     _require_reason(reason)
     follow_up.status, follow_up.satisfied_at = SATISFIED, now
     follow_up.satisfied_reason, follow_up.satisfied_by = reason.strip(), who
@@ -174,13 +183,21 @@ def satisfy(session: Session, follow_up_id: int, *, reason: str, who: str, now: 
 
 
 def extend(
-    session: Session, follow_up_id: int, *, days: int, reason: str, who: str, now: datetime
+    session: Session,
+    follow_up_id: int,
+    *,
+    days: int,
+    reason: str,
+    who: str,
+    now: datetime,
+    case_id: int | None = None,
 ) -> FollowUp:
-    """Give the party more time: the due date moves on; a chase awaiting approval is dropped."""
+    """Give the party more time: the due date moves on; a chase awaiting approval is dropped.
+    With `case_id`, only a follow-up of that case."""
     if not 1 <= days <= 365:
         raise FollowUpError("extend by between 1 and 365 days")
     _require_reason(reason)
-    follow_up = _get_live(session, follow_up_id)
+    follow_up = _get_live(session, follow_up_id, case_id)
     unsettled = session.scalar(
         select(ChaseAttempt.id).where(
             ChaseAttempt.follow_up_id == follow_up.id, ChaseAttempt.state == UNKNOWN
@@ -290,9 +307,9 @@ def _live(session: Session, case_id: int, party_key: str) -> FollowUp | None:
     )
 
 
-def _get_live(session: Session, follow_up_id: int) -> FollowUp:
+def _get_live(session: Session, follow_up_id: int, case_id: int | None = None) -> FollowUp:
     follow_up = session.get(FollowUp, follow_up_id)
-    if follow_up is None:
+    if follow_up is None or case_id not in (None, follow_up.case_id):
         raise NotFound(f"no follow-up {follow_up_id}")
     if follow_up.status not in ACTIVE:
         raise FollowUpError(f"follow-up {follow_up_id} is already {follow_up.status}")

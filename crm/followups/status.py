@@ -40,6 +40,12 @@ class Waiting:
     chases_sent: int
     held_for: str  # why a held follow-up waits for staff, else ""
 
+    @property
+    def live(self) -> bool:
+        """The office still waits: it may be marked replied to or given more time (an
+        escalated one is the representative's to pursue)."""
+        return self.status != ESCALATED
+
     def describe(self) -> str:
         """One line for a case list: who, since when, and the next step."""
         chased = {0: "", 1: " (chased once)"}.get(
