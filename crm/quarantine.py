@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crm import audit
+from crm.blobs import load_blob
+from crm.errors import NotFound
 from crm.models import QuarantineEntry
 from crm.types import utcnow
 
@@ -59,6 +62,16 @@ def pending(session: Session) -> list[QuarantineEntry]:
             .order_by(QuarantineEntry.id)
         )
     )
+
+
+def raw_message(session: Session, entry_id: int, *, who: str) -> bytes:
+    """The bytes of a message waiting in quarantine, exactly as they came, for an office
+    manager to look into (or send to whoever supports Mailbag); audited as an export."""
+    entry = session.get(QuarantineEntry, entry_id)
+    if entry is None or entry.resolved_at is not None:
+        raise NotFound(f"no quarantined message with id {entry_id}")
+    audit.record(session, "export", who=who, detail=f"quarantined message {entry_id}")
+    return load_blob(session, entry.blob_sha256)
 
 
 def resolve(entry: QuarantineEntry) -> None:

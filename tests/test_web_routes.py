@@ -493,3 +493,27 @@ def test_a_download_never_carries_a_forged_media_type() -> None:
     response = as_download('a"b\\c.html', "text/html; charset=utf-8", b"<script>")
     assert response.media_type == "application/octet-stream"
     assert response.headers["content-disposition"].startswith('attachment; filename="a_b_c.html"')
+
+
+def test_a_manager_saves_a_quarantined_message_as_it_came(client, office, database, pipeline):
+    from crm.models import QuarantineEntry
+    from inbox.message import Source
+
+    garbled = b"\x00\x01 not a message at all \xff"
+    with database.session() as session:
+        assert pipeline.process(session, garbled, Source("INBOX", 7, 99999)).status == "quarantined"
+        entry_id = session.scalars(select(QuarantineEntry.id)).one()
+    url = f"/admin/quarantine/{entry_id}/message.eml"
+    sign_in(client, CASEWORKER)
+    assert url not in listed(client, "/admin/quarantine")
+    assert client.get(url).status_code == 403
+    post_form(client, "/sign-out", {}, "/")
+    sign_in(client, MANAGER)
+    assert url in listed(client, "/admin/quarantine")
+    saved = client.get(url)
+    assert saved.content == garbled and saved.headers["content-type"] == "message/rfc822"
+    assert 'filename="quarantined-' in saved.headers["content-disposition"]
+    assert client.get(f"/admin/quarantine/{entry_id + 1}/message.eml").status_code == 404
+    with database.session() as session:
+        exports = session.scalars(select(AuditEntry.detail).where(AuditEntry.action == "export"))
+        assert list(exports) == [f"quarantined message {entry_id}"]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from litestar import Router, get, post
-from litestar.params import FromQuery
+from litestar import Response, Router, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from crm import audit, checkpoints, listings, quarantine
+from crm.errors import NotFound
 from web.current import managers_only, staff_only
+from web.downloads import as_download
 from web.pages import AnyRequest, Form, back, flash, page, services, whole_number
 
 # Given by the composition root: runs quarantined messages through the pipeline again and
@@ -49,6 +52,17 @@ def quarantine_retry(request: AnyRequest, data: Form) -> Redirect:
     return back("/admin/quarantine")
 
 
+@get("/quarantine/{entry_id:int}/message.eml", guards=[managers_only], sync_to_thread=True)
+def quarantined_message(request: AnyRequest, entry_id: FromPath[int]) -> Response[bytes]:
+    """The message as it came, to save and look into."""
+    with services(request).database.session() as session:
+        try:
+            raw = quarantine.raw_message(session, entry_id, who=request.user.email)
+        except NotFound:
+            raise NotFoundException("no such quarantined message") from None
+    return as_download(f"quarantined-{entry_id}.eml", "message/rfc822", raw)
+
+
 @get("/audit", guards=[managers_only], sync_to_thread=True)
 def audit_log(request: AnyRequest, page_number: FromQuery[int] = 1) -> Template:
     offset = (max(1, page_number) - 1) * 200
@@ -60,5 +74,11 @@ def audit_log(request: AnyRequest, page_number: FromQuery[int] = 1) -> Template:
 router = Router(
     path="/admin",
     guards=[staff_only],
-    route_handlers=[not_casework, quarantine_list, quarantine_retry, audit_log],
+    route_handlers=[
+        not_casework,
+        quarantine_list,
+        quarantine_retry,
+        quarantined_message,
+        audit_log,
+    ],
 )
