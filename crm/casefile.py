@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, joinedload
 from crm import access, attachments, audit, notes
 from crm.db import AnySelect, plain_rows
 from crm.errors import NotFound
-from crm.followups.status import Waiting, waiting_for
+from crm.followups.status import Waiting, waiting_for, waits
 from crm.informing.deadlines import CaseDeadline, next_deadline
 from crm.informing.models import CouncillorRequest
 from crm.informing.status_emails import opted_out
@@ -71,7 +71,8 @@ def open_case_file(
     """The case if the viewer may see it; otherwise NotFound, as if it did not exist.
     The timeline holds `limit` entries, those older than entry `before` when it is given."""
     # The case, its person, its owner, whether it is restricted, the councillor's request
-    # that opened it and whether it stopped status emails, in one round trip.
+    # that opened it, whether it stopped status emails and whether it waits for anyone, in
+    # one round trip.
     found = session.execute(
         select(
             Case,
@@ -79,6 +80,7 @@ def open_case_file(
             User,
             CouncillorRequest,
             opted_out(Case.id).label("opted_out"),
+            waits(Case.id).label("waits"),
         )
         .outerjoin(User, User.id == Case.owner_id)
         .outerjoin(CouncillorRequest, CouncillorRequest.case_id == Case.id)
@@ -87,7 +89,7 @@ def open_case_file(
     ).first()
     if found is None:
         raise NotFound(f"no case {reference.strip().upper()[:40]}")
-    case, restricted, owner, request, stopped = found
+    case, restricted, owner, request, stopped, waiting = found
     if restricted:
         audit.record(
             session, "view_sensitive_case", who=viewer.email, case_id=case.id, detail=case.reference
@@ -117,7 +119,7 @@ def open_case_file(
         status_emails_stopped=bool(stopped),
         older=timeline[limit - 1].id if len(timeline) > limit else None,
         attachments=attachments.of_messages(session, shown),
-        waiting=waiting_for(session, [case.id], escalated=True).get(case.id, []),
+        waiting=waiting_for(session, [case.id], escalated=True)[case.id] if waiting else [],
     )
 
 

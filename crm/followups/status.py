@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.orm import Session
 
 from crm.db import AnySelect, built_once, one_of_ids_given, plain_rows
@@ -117,6 +117,13 @@ def _rows(session: Session, where: list[object], limit: int | None = None) -> li
 def _for_cases(dialect: str) -> AnySelect:
     """A page's cases' live follow-ups: built once, the ids bound when it runs."""
     return _query([one_of_ids_given(dialect, FollowUp.case_id), FollowUp.status.in_(ACTIVE)])
+
+
+def waits(case_id: Any) -> ColumnElement[bool]:
+    """Whether the case has a follow-up `waiting_for(..., escalated=True)` would give: asked
+    with the case itself, so a case page without any asks nothing more."""
+    outstanding = FollowUp.status.in_((*ACTIVE, ESCALATED))
+    return exists(select(FollowUp.id).where(FollowUp.case_id == case_id, outstanding))
 
 
 @built_once
