@@ -409,16 +409,20 @@ def test_clients_of_one_app_stop_in_any_order(database: Database, settings: Sett
 PHOTO = bytes(range(256)) * 16  # 4 KB of "JPEG"
 
 
-def with_photo(sender: str, subject: str, postcode: str, name: str) -> bytes:
+def photo_on(
+    database: Database, pipeline: Pipeline, sender: str, subject: str, postcode: str
+) -> str:
+    """A letter with a photograph from this sender; the reference of the case it joined."""
     from email.message import EmailMessage
+    from email.utils import parseaddr
 
     from tests.support.web import letter
 
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = sender, "casework@office.example.org.uk", subject
-    msg.set_content(letter("Photographs attached.", postcode, name))
+    msg.set_content(letter("Photographs attached.", postcode, parseaddr(sender)[0]))
     msg.add_attachment(PHOTO, maintype="image", subtype="jpeg", filename="mould – kitchen.jpg")
-    return msg.as_bytes()
+    return feed(database, pipeline, msg.as_bytes())
 
 
 def attachment_link(client, reference: str) -> str:  # type: ignore[no-untyped-def]
@@ -435,8 +439,9 @@ def test_a_letter_s_attachment_is_listed_and_saved_by_those_who_may_see_the_case
     client, office, database, pipeline
 ):
     mary = "Mary Jones <mary.jones@example.com>"
-    reply = with_photo(mary, "Re: Damp and mould in my flat", "EX1 2AB", "Mary Jones")
-    assert feed(database, pipeline, reply) == office.in_ward
+    assert photo_on(database, pipeline, mary, "Re: Damp and mould in my flat", "EX1 2AB") == (
+        office.in_ward
+    )
     sign_in(client, CASEWORKER)
     link = attachment_link(client, office.in_ward)
 
@@ -470,10 +475,10 @@ def test_a_safeguarding_case_s_attachment_is_hidden_from_others_and_its_download
     client, office, database, pipeline
 ):
     pat = "Pat Private <pat@example.com>"
-    letter = with_photo(pat, "Re: A private matter", "EX1 4EF", "Pat Private")
-    assert feed(database, pipeline, letter) == office.safeguarding
+    guarded = photo_on(database, pipeline, pat, "Re: A private matter", "EX1 4EF")
+    assert guarded == office.safeguarding
     sign_in(client, MANAGER)
-    link = attachment_link(client, office.safeguarding)
+    link = attachment_link(client, guarded)
     for who in (CASEWORKER, COUNCILLOR, MANAGER):
         post_form(client, "/sign-out", {}, "/")
         sign_in(client, who)
