@@ -101,7 +101,9 @@ def _add_dir(found: Survey, path: Path, folder: str) -> None:
         elif entry.is_dir():
             _add_dir(found, entry, entry.name.removesuffix(".mbox"))
         elif entry.is_file():
-            _add_file(found, entry, _folder_of(entry, folder))
+            _add_file(found, entry, folder, in_tree=True)
+        else:
+            found.skipped.append((entry, "not a file or a folder (a broken link?)"))
 
 
 def _add_maildir(found: Survey, path: Path, folder: str) -> None:
@@ -116,11 +118,18 @@ def _add_maildir(found: Survey, path: Path, folder: str) -> None:
                 found.mailboxes.append(FoundMailbox("maildir", entry, name))
 
 
-def _add_file(found: Survey, path: Path, folder: str) -> None:
-    with path.open("rb") as handle:
-        start = handle.read(1024)
+def _add_file(found: Survey, path: Path, folder: str, *, in_tree: bool = False) -> None:
+    """A file by what it begins with. In a tree an mbox file is a folder of its own ("Sent"),
+    but for Apple Mail's, which is called "mbox" inside the folder it stands for."""
+    try:
+        with path.open("rb") as handle:
+            start = handle.read(1024)
+    except OSError as error:
+        found.skipped.append((path, f"could not be read ({error.strerror or error})"))
+        return
     if start.startswith(b"From "):
-        found.mailboxes.append(FoundMailbox("mbox", path, folder))
+        name = path.stem if in_tree and path.name != "mbox" else folder
+        found.mailboxes.append(FoundMailbox("mbox", path, name))
     elif start.startswith(OUTLOOK_MSG):
         reason = "an Outlook .msg file, which is not read: save it as .eml, or export mbox"
         found.skipped.append((path, reason))
@@ -128,12 +137,6 @@ def _add_file(found: Survey, path: Path, folder: str) -> None:
         found.mailboxes.append(FoundMailbox("message", path, folder))
     else:
         found.skipped.append((path, "not an email message, mbox or Maildir"))
-
-
-def _folder_of(path: Path, folder: str) -> str:
-    """An mbox file is a folder of its own ("Sent"), but for Apple Mail's, which is called
-    "mbox" inside the folder it stands for ("Sent Messages.mbox/mbox")."""
-    return path.stem if _is_mbox(path) and path.name != "mbox" else folder
 
 
 def _left_out(path: Path, name: str) -> bool:
@@ -151,11 +154,6 @@ def _looks_like_mail(start: bytes) -> bool:
 
 def _is_maildir(path: Path) -> bool:
     return (path / "cur").is_dir() and (path / "new").is_dir()
-
-
-def _is_mbox(path: Path) -> bool:
-    with path.open("rb") as handle:
-        return handle.read(5) == b"From "
 
 
 def _count(found: FoundMailbox) -> int:

@@ -99,12 +99,14 @@ def test_a_thunderbird_tree_is_read_and_what_is_not_mail_is_named(
     (root / "Saved" / "from the council.eml").write_bytes(letter(5))
     (root / "Saved" / "5").write_bytes(letter(6))  # an MH folder's message: no suffix
     (root / "Saved" / "outlook.msg").write_bytes(OUTLOOK_MSG)
+    (root / "Saved" / "gone.eml").symlink_to(root / "nowhere.eml")  # a link to nothing
 
     found = survey(root)
     assert found.count() == 6
     assert sorted((p.name, why.split(",")[0]) for p, why in found.skipped) == [
         ("Inbox.msf", "not an email message"),
         ("Junk", "drafts"),
+        ("gone.eml", "not a file or a folder (a broken link?)"),
         ("outlook.msg", "an Outlook .msg file"),
     ]
     counts = import_path(database, pipeline, root)
@@ -144,3 +146,23 @@ def test_a_damaged_eml_file_is_still_imported_to_be_parsed_or_quarantined(tmp_pa
     damaged = tmp_path / "damaged.eml"
     damaged.write_bytes(b"\x00\x01garbage first line\n" + letter(7))
     assert [f.kind for f in survey(tmp_path).mailboxes] == ["message"]
+
+
+def test_a_file_that_cannot_be_read_is_named_and_the_rest_imported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "fine.eml").write_bytes(letter(12))
+    (tmp_path / "locked.eml").write_bytes(letter(13))
+    opened = Path.open
+
+    def refuse_locked(self: Path, *args: object, **kwargs: object) -> object:
+        if self.name == "locked.eml":
+            raise PermissionError(13, "Permission denied")
+        return opened(self, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(Path, "open", refuse_locked)
+    found = survey(tmp_path)
+    assert [f.path.name for f in found.mailboxes] == ["fine.eml"]
+    assert [(p.name, why) for p, why in found.skipped] == [
+        ("locked.eml", "could not be read (Permission denied)")
+    ]
