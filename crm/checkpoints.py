@@ -31,7 +31,7 @@ def advance(session: Session, mailbox: str, folder: str, uidvalidity: int, last_
         return
     if checkpoint.uidvalidity != uidvalidity:
         checkpoint.uidvalidity, checkpoint.last_uid = uidvalidity, last_uid
-        _settle(session, mailbox, folder, UnreadableMessage.uidvalidity != uidvalidity)
+        _settle(session, _in_folder(mailbox, folder), UnreadableMessage.uidvalidity != uidvalidity)
     elif last_uid > checkpoint.last_uid:
         checkpoint.last_uid = last_uid
 
@@ -80,13 +80,7 @@ def resolve_unreadable(
 ) -> None:
     """The server has given these after all: they were stored in this transaction."""
     if uids:
-        _settle(
-            session,
-            mailbox,
-            folder,
-            UnreadableMessage.uidvalidity == uidvalidity,
-            UnreadableMessage.uid.in_(list(uids)),
-        )
+        _settle(session, _in_folder(mailbox, folder, uidvalidity), UnreadableMessage.uid.in_(uids))
 
 
 def pending_unreadable(session: Session) -> list[UnreadableMessage]:
@@ -99,12 +93,12 @@ def pending_unreadable(session: Session) -> list[UnreadableMessage]:
     return list(session.scalars(query))
 
 
-def _in_folder(mailbox: str, folder: str, uidvalidity: int) -> ColumnElement[bool]:
-    return and_(
-        UnreadableMessage.mailbox == mailbox,
-        UnreadableMessage.folder == folder,
-        UnreadableMessage.uidvalidity == uidvalidity,
-    )
+def _in_folder(mailbox: str, folder: str, uidvalidity: int | None = None) -> ColumnElement[bool]:
+    """The folder's refused messages: of this UIDVALIDITY, or (None) of any."""
+    same = [UnreadableMessage.mailbox == mailbox, UnreadableMessage.folder == folder]
+    if uidvalidity is not None:
+        same.append(UnreadableMessage.uidvalidity == uidvalidity)
+    return and_(*same)
 
 
 def _rows(
@@ -121,15 +115,10 @@ def _rows(
     return session.scalars(query).all()
 
 
-def _settle(session: Session, mailbox: str, folder: str, *which: ColumnElement[bool]) -> None:
+def _settle(session: Session, *which: ColumnElement[bool]) -> None:
     """Mark as resolved; an older UIDVALIDITY's are, since the folder is read afresh."""
     session.execute(
         update(UnreadableMessage)
-        .where(
-            UnreadableMessage.mailbox == mailbox,
-            UnreadableMessage.folder == folder,
-            UnreadableMessage.resolved_at.is_(None),
-            *which,
-        )
+        .where(UnreadableMessage.resolved_at.is_(None), *which)
         .values(resolved_at=utcnow())
     )

@@ -83,10 +83,10 @@ def survey(path: Path) -> Survey:
     return found
 
 
-def iter_messages(path: Path) -> Iterator[tuple[bytes, Source]]:
+def iter_messages(found: Survey) -> Iterator[tuple[bytes, Source]]:
     """Raw bytes one message at a time, so a large export never sits in memory whole."""
-    for found in survey(path).mailboxes:
-        yield from _READERS[found.kind](found)
+    for mailbox_found in found.mailboxes:
+        yield from _READERS[mailbox_found.kind](mailbox_found)
 
 
 def _add_dir(found: Survey, path: Path, folder: str) -> None:
@@ -94,12 +94,15 @@ def _add_dir(found: Survey, path: Path, folder: str) -> None:
         _add_maildir(found, path, folder)
         return
     for entry in sorted(path.iterdir()):
+        # A file's folder is its name without the suffix ("Junk.msf" goes with "Junk");
+        # Apple Mail's folders are named "Sent Messages.mbox".
+        name = entry.stem if entry.is_file() else entry.name.removesuffix(".mbox")
         if entry.is_symlink() and entry.is_dir():
             found.skipped.append((entry, "a link to a folder, not followed"))
-        elif _left_out(entry, entry.stem if entry.is_file() else entry.name):
+        elif _left_out(name):
             found.skipped.append((entry, LEFT_OUT))
         elif entry.is_dir():
-            _add_dir(found, entry, entry.name.removesuffix(".mbox"))
+            _add_dir(found, entry, name)
         elif entry.is_file():
             _add_file(found, entry, folder, in_tree=True)
         else:
@@ -112,7 +115,7 @@ def _add_maildir(found: Survey, path: Path, folder: str) -> None:
     for entry in sorted(path.iterdir()):
         if entry.name.startswith(".") and entry.is_dir() and _is_maildir(entry):
             name = entry.name.lstrip(".").removeprefix("INBOX.") or folder
-            if _left_out(entry, name):
+            if _left_out(name):
                 found.skipped.append((entry, LEFT_OUT))
             else:
                 found.mailboxes.append(FoundMailbox("maildir", entry, name))
@@ -139,11 +142,9 @@ def _add_file(found: Survey, path: Path, folder: str, *, in_tree: bool = False) 
         found.skipped.append((path, "not an email message, mbox or Maildir"))
 
 
-def _left_out(path: Path, name: str) -> bool:
+def _left_out(name: str) -> bool:
     """Whether a folder of the tree is drafts, spam or deleted mail (a Thunderbird "Junk" mbox
-    file, a Maildir's ".Trash"); its .msf index goes with it."""
-    if path.suffix == ".msf":
-        name = path.name.removesuffix(".msf")
+    file, a Maildir's ".Trash")."""
     return name.casefold() in LEFT_OUT_FOLDERS
 
 

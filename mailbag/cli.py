@@ -95,7 +95,7 @@ def import_command(path: Path) -> None:
     app = wiring.build()
     found = survey(path)
     with click.progressbar(length=found.count(), label="importing", file=sys.stderr) as bar:
-        counts = import_path(app.database, app.pipeline, path, progress=bar.update)
+        counts = import_path(app.database, app.pipeline, found, progress=bar.update)
     click.echo(counts.describe())
     for skipped, why in found.skipped[:SKIPPED_SHOWN]:
         click.echo(f"not imported: {skipped}: {why}", err=True)

@@ -119,7 +119,12 @@ def test_a_thunderbird_tree_is_read_and_what_is_not_mail_is_named(
 def test_an_apple_mail_sent_messages_mbox_is_read_as_the_office_s_own(
     database: Database, pipeline: Pipeline, tmp_path: Path
 ) -> None:
-    for name, mail in (("Sent Messages", letter(10, sent=True)), ("Inbox", letter(11))):
+    mailboxes = (
+        ("Sent Messages", letter(10, sent=True)),
+        ("Inbox", letter(11)),
+        ("Junk", letter(9)),
+    )
+    for name, mail in mailboxes:
         (tmp_path / f"{name}.mbox").mkdir()  # as Apple Mail exports a mailbox
         mbox(tmp_path / f"{name}.mbox" / "mbox", [mail])
         (tmp_path / f"{name}.mbox" / "Info.plist").write_bytes(b"<?xml version='1.0'?>")

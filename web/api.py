@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from typing import Annotated, Any
 
 from litestar import Router, get
@@ -14,7 +15,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from crm.casefile import CaseFile, open_case_file
 from crm.caselist import case_page
 from crm.errors import NotFound
-from web.cases import filters_from
+from web.cases import attachment_url, filters_from
 from web.pages import AnyRequest, plain, services
 
 
@@ -224,8 +225,8 @@ def api_case(request: AnyRequest, reference: FromPath[str], kind: FromQuery[str]
 
 def _attachments(file: CaseFile, message_pk: int | None) -> list[AttachmentOut]:
     listed = file.attachments.get(message_pk, []) if message_pk is not None else []
-    where = f"/cases/{file.case.reference}/attachments"
-    return [AttachmentOut(a.filename, a.content_type, a.size, f"{where}/{a.id}") for a in listed]
+    url = partial(attachment_url, file.case.reference)
+    return [AttachmentOut(a.filename, a.content_type, a.size, url(a.id)) for a in listed]
 
 
 router = Router(path="/api", route_handlers=[api_cases, api_case])

@@ -49,6 +49,7 @@ from web import (
     status_page,
 )
 from web.admin import RetryQuarantine
+from web.cases import attachment_url
 from web.security import PUBLIC_PATHS, SessionUser, security_headers
 
 HERE = Path(__file__).parent
@@ -212,4 +213,5 @@ def _filters(engine: JinjaTemplateEngine) -> None:
     env.filters["tag_labels"] = markup.tag_labels
     env.filters["size"] = markup.size
     env.globals["options"] = markup.options
+    env.globals["attachment_url"] = attachment_url
     env.globals["axes"] = ["issue", "urgency", "sensitivity", "transferability"]

@@ -129,6 +129,11 @@ def case_view(
     return page(request, "case.html", file=file, bodies=bodies, kind=kind, **extra)
 
 
+def attachment_url(reference: str, attachment_id: int) -> str:
+    """Where the page and the API send the browser to save an attachment (`attachment`)."""
+    return f"/cases/{reference}/attachments/{attachment_id}"
+
+
 @get("/cases/{reference:str}/attachments/{attachment_id:int}", sync_to_thread=True)
 def attachment(
     request: AnyRequest, reference: FromPath[str], attachment_id: FromPath[int]
