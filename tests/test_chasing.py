@@ -496,6 +496,8 @@ def test_after_redis_is_flushed_the_scheduled_sweep_still_chases(
     # Given workers were running when the referral went, then Redis lost everything
     with Process("worker", env, tmp_path / "worker-1.log", "--threads", "2") as worker:
         worker.wait_ready()
+        # "ready for action" is logged before the worker's first word to Redis
+        wait_until(redis_space.workers_seen, "the worker's heartbeat in Redis")
     assert redis_space.flush() > 0
     _fell_due(database, reference)
     # When the workers and the scheduler start again
