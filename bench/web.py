@@ -1,9 +1,8 @@
 """Benchmark: the web view over 100,000 cases and 1,000,000 timeline entries in PostgreSQL.
 
 The office is generated into a database of its own (bench/web_data.py), migrated with the
-project's migrations, and served by uvicorn with a few worker processes (through
-bench/web_serve.py, which keeps Nagle's algorithm off as a single uvicorn process does: with
---workers alone every keep-alive request waited ~40 ms for a delayed ACK). A second process on
+project's migrations, and served by `mailbag serve --workers 2` as an office would run it
+(one process accepts and hands each connection to the next worker). A second process on
 loopback (wrk if installed, else an asyncio+httpx client, bench/web_load.py) keeps several
 requests in flight against each page, signed in as a caseworker or as a councillor: the case
 list, a filtered list (status + issue + owner), two searches (a word in the letters, a
@@ -48,7 +47,6 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
-from litestar import Litestar  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
@@ -63,21 +61,12 @@ from crm.migrate import upgrade  # noqa: E402
 from crm.settings import Settings  # noqa: E402
 from crm.users.models import User  # noqa: E402
 from tests.support.databases import POSTGRES_ADMIN_URL  # noqa: E402
-from web.app import create_app, freeze_start_up  # noqa: E402
 from web.cases import filters_from  # noqa: E402
 
 DATABASE = "mailbag_bench_web"
 SECRET = "benchmark secret key that is long enough to sign"
 TARGET_MS = 100.0
 _TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
-
-
-def server_app() -> Litestar:
-    """The app as `mailbag serve` builds it, for uvicorn's --factory in each worker."""
-    settings = Settings.from_env()
-    app = create_app(settings, Database.from_settings(settings), secret_key=SECRET)
-    freeze_start_up()
-    return app
 
 
 def urls(name: str) -> tuple[str, str]:
@@ -145,10 +134,10 @@ def serving(workers: int) -> Iterator[tuple[str, int]]:
         "MAILBAG_SECRET_KEY": SECRET,
         "PYTHONPATH": str(ROOT),
     }
-    # Through bench.web_serve: uvicorn's --workers alone leaves Nagle on (40 ms a request).
-    command = [sys.executable, "-m", "bench.web_serve", "bench.web:server_app", "--factory"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-    command += ["--log-level", "warning", "--no-access-log"]
+    # As an office runs it: `mailbag serve`, its workers each handed their share of the
+    # connections (mailbag/serving.py).
+    command = [sys.executable, "-m", "mailbag", "serve", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--workers", str(workers)]
     server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -15,6 +15,7 @@ from crm.users.models import ROLES
 from inbox.retry import retry
 from mailbag import wiring
 from mailbag.cli_support import friendly_errors
+from mailbag.serving import serve_with_workers
 from web.app import create_app, freeze_start_up
 
 
@@ -50,13 +51,31 @@ def run_server(app: Litestar, host: str, port: int) -> None:
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Processes answering requests: one per core uses them all.",
+)
 @friendly_errors
-def serve(host: str, port: int) -> None:
+def serve(host: str, port: int, workers: int) -> None:
     """Serve the web view (pages and JSON API)."""
-    app = wiring.build()
+    app = wiring.build()  # settings and schema checked here, before any worker starts
     litestar_app = web_app(app)
     click.echo(f"serving the web view on http://{host}:{port}/ (Ctrl-C stops it)")
-    run_server(litestar_app, host, port)
+    if workers == 1:
+        run_server(litestar_app, host, port)
+    else:
+        app.database.dispose()
+        serve_with_workers(worker_app, host, port, workers)
+
+
+def worker_app() -> Litestar:
+    """What each of `serve --workers` processes serves (built there, from the settings)."""
+    app = web_app(wiring.build())
+    freeze_start_up()
+    return app
 
 
 @click.group("user")
