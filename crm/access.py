@@ -16,8 +16,11 @@ from typing import Any
 from sqlalchemy import (
     ColumnClause,
     ColumnElement,
+    Integer,
     Select,
+    String,
     and_,
+    bindparam,
     exists,
     false,
     func,
@@ -93,26 +96,50 @@ def in_wards(wards: tuple[str, ...]) -> ColumnElement[bool]:
 def visible_cases(viewer: Viewer, restricted: Select[int] | None = None) -> ColumnElement[bool]:
     """The WHERE condition on `Case` that every listing and lookup applies; lists pass
     `restricted_values()` as `restricted` (the same rule, cheaper per case)."""
-    if viewer.role == OFFICE_MANAGER:
+    email = viewer.email.lower()
+    return _visible(viewer.role, viewer.wards, viewer.user_id, email, restricted)
+
+
+def visible_cases_given(role: str, wards: tuple[str, ...]) -> ColumnElement[bool]:
+    """`visible_cases` for a statement built once for each role and set of wards: who is
+    asking is bound when it runs, from `viewer_values` (required: never a stale viewer)."""
+    viewer_id = bindparam("viewer_id", type_=Integer, required=True)
+    viewer_email = bindparam("viewer_email", type_=String, required=True)
+    return _visible(role, wards, viewer_id, viewer_email)
+
+
+def viewer_values(viewer: Viewer) -> dict[str, Any]:
+    """The values `visible_cases_given` binds."""
+    return {"viewer_id": viewer.user_id, "viewer_email": viewer.email.lower()}
+
+
+def _visible(
+    role: str,
+    wards: tuple[str, ...],
+    user_id: Any,
+    email: Any,
+    restricted: Select[int] | None = None,
+) -> ColumnElement[bool]:
+    if role == OFFICE_MANAGER:
         return true()
-    assigned = Case.owner_id == viewer.user_id
-    if viewer.role == CASEWORKER:
+    assigned = Case.owner_id == user_id
+    if role == CASEWORKER:
         return or_(assigned, not_(is_restricted(restricted)))
-    if viewer.role == COUNCILLOR:
+    if role == COUNCILLOR:
         # An IN over the few rows an index finds, hashed once per query (as EXISTS the
         # planner may probe them case by case, and the list counts 100,000 cases).
         raised = Case.id.in_(
             select(Message.case_id).where(
-                Message.from_address == viewer.email.lower(), Message.case_id.is_not(None)
+                Message.from_address == email, Message.case_id.is_not(None)
             )
         )
         requested = Case.id.in_(  # raised from the councillor's request form (crm.informing)
             select(CouncillorRequest.case_id).where(
-                CouncillorRequest.raised_by_id == viewer.user_id,
+                CouncillorRequest.raised_by_id == user_id,
                 CouncillorRequest.case_id.is_not(None),
             )
         )
-        mine = or_(raised, requested, in_wards(viewer.wards))
+        mine = or_(raised, requested, in_wards(wards))
         return or_(assigned, and_(mine, not_(is_restricted(restricted))))
     return false()
 

@@ -73,20 +73,8 @@ def open_case_file(
     # The case, its person, its owner, whether it is restricted, the councillor's request
     # that opened it, whether it stopped status emails and whether it waits for anyone, in
     # one round trip.
-    found = session.execute(
-        select(
-            Case,
-            access.is_restricted().label("restricted"),
-            User,
-            CouncillorRequest,
-            opted_out(Case.id).label("opted_out"),
-            waits(Case.id).label("waits"),
-        )
-        .outerjoin(User, User.id == Case.owner_id)
-        .outerjoin(CouncillorRequest, CouncillorRequest.case_id == Case.id)
-        .where(Case.reference == reference.strip().upper(), access.visible_cases(viewer))
-        .options(joinedload(Case.constituent))
-    ).first()
+    values = {"reference": reference.strip().upper(), **access.viewer_values(viewer)}
+    found = session.execute(_case_query(viewer.role, viewer.wards), values).first()
     if found is None:
         raise NotFound(f"no case {reference.strip().upper()[:40]}")
     case, restricted, owner, request, stopped, waiting = found
@@ -120,6 +108,24 @@ def open_case_file(
         older=timeline[limit - 1].id if len(timeline) > limit else None,
         attachments=attachments.of_messages(session, shown),
         waiting=waiting_for(session, [case.id], escalated=True)[case.id] if waiting else [],
+    )
+
+
+@functools.cache  # one statement for each role and set of wards: see crm.db.built_once
+def _case_query(role: str, wards: tuple[str, ...]) -> AnySelect:
+    return (
+        select(
+            Case,
+            access.is_restricted().label("restricted"),
+            User,
+            CouncillorRequest,
+            opted_out(Case.id).label("opted_out"),
+            waits(Case.id).label("waits"),
+        )
+        .outerjoin(User, User.id == Case.owner_id)
+        .outerjoin(CouncillorRequest, CouncillorRequest.case_id == Case.id)
+        .where(Case.reference == bindparam("reference"), access.visible_cases_given(role, wards))
+        .options(joinedload(Case.constituent))
     )
 
 

@@ -12,10 +12,15 @@ from crm.access import Viewer
 from crm.casefile import open_case_file
 from crm.caselist import CaseFilters, case_page
 from crm.db import Database
+from crm.errors import NotFound
 from crm.models import Blob, Case, Constituent, ConstituentEmail, Message, TimelineEntry
 from crm.notes import CaseNote
 from crm.settings import Settings
-from crm.users.models import COUNCILLOR, OFFICE_MANAGER
+from crm.tags.seed import ensure_seeded
+from crm.tags.service import set_manual
+from crm.users.models import CASEWORKER, COUNCILLOR, OFFICE_MANAGER
+from crm.users.service import create_user
+from tagging.axes import Axis
 
 MANAGER = Viewer(1, "max@office.example.org.uk", OFFICE_MANAGER)  # sees every case
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -196,3 +201,28 @@ def test_a_councillors_list_is_counted_only_to_the_councillors_cap(
     assert references(theirs) == ["5", "4"]
     assert (theirs.total, theirs.more, theirs.total_label) == (3, True, "3+")
     assert (everyone.total, everyone.more, everyone.total_label) == (5, False, "5")
+
+
+def test_the_case_page_asks_who_is_looking_each_time(database: Database) -> None:
+    """The case's statement is built once for each role: the person is bound when it runs,
+    so one caseworker's right to a restricted case is never another's."""
+    add_cases(database, 2)
+    with database.session() as session:
+        ensure_seeded(session)
+        cara, cole = (
+            Viewer.of(create_user(session, email, "a long password", role=CASEWORKER))
+            for email in ("cara@office.example.org.uk", "cole@office.example.org.uk")
+        )
+        set_manual(session, "MB-2026-000002", Axis.SENSITIVITY, "Safeguarding", who="max")
+        session.query(Case).filter_by(reference="MB-2026-000002").one().owner_id = cara.user_id
+    assigned, other = cara, cole
+    for viewer in (assigned, other, assigned, other):
+        with database.session() as session:
+            if viewer is assigned:
+                file = open_case_file(session, Settings(), viewer, "MB-2026-000002")
+                assert file.restricted and file.case.reference == "MB-2026-000002"
+            else:
+                with pytest.raises(NotFound):
+                    open_case_file(session, Settings(), viewer, "MB-2026-000002")
+                # ... and the case that is not restricted, on the same statement
+                assert open_case_file(session, Settings(), viewer, "MB-2026-000001").emails
