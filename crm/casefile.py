@@ -44,8 +44,8 @@ class CaseFile:
     restricted: bool
     sensitivity: str
     owner: User | None
-    pinned: list[notes.CaseNote]
-    notes: list[notes.CaseNote]
+    pinned: list[notes.ShownNote]
+    notes: list[notes.ShownNote]
     tags: list[CaseTag]
     deadline: Deadline | None
     timeline: list[Entry]
