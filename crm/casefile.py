@@ -89,6 +89,7 @@ def open_case_file(
     shown = [entry.message_pk for entry in timeline[:limit] if entry.message_pk is not None]
     deadline = response_deadline(tags, settings)
     case_notes = notes.notes_of(session, case.id, NOTES_LIMIT)
+    waits_on = waiting_for(session, [case.id], escalated=True).get(case.id, []) if waiting else []
     return CaseFile(
         case=case,
         constituent=constituent,
@@ -102,13 +103,13 @@ def open_case_file(
         deadline=deadline,
         timeline=timeline[:limit],
         kinds=_kinds(session, case.id),
-        next_deadline=next_deadline(session, case, deadline, request),
+        next_deadline=next_deadline(case, deadline, request, waits_on),
         request=request,
         status_emails_on=settings.status_emails,
         status_emails_stopped=bool(stopped),
         older=timeline[limit - 1].id if len(timeline) > limit else None,
         attachments=attachments.of_messages(session, shown),
-        waiting=waiting_for(session, [case.id], escalated=True)[case.id] if waiting else [],
+        waiting=waits_on,
     )
 
 

@@ -20,7 +20,11 @@ from crm import cases, casework
 from crm.db import Database
 from crm.enquiries import status_links
 from crm.enquiries.status_requests import LinkRequest, request_link
+from crm.followups.models import CHASED, ESCALATED, HELD
+from crm.followups.models import OPEN as WAITING
+from crm.followups.status import Waiting
 from crm.informing import digests, status_emails
+from crm.informing.deadlines import next_deadline
 from crm.informing.models import CouncillorRequest, DigestSent, StatusEmail
 from crm.models import Case, Constituent, ConstituentEmail, TimelineEntry
 from crm.outgoing.acknowledge import IncomingMail, acknowledge_case
@@ -682,3 +686,26 @@ def test_a_digest_the_server_did_not_take_is_tried_again_in_its_period_but_a_ref
     with database.session() as session:
         rows = dict(session.execute(select(DigestSent.user_id, DigestSent.error)).all())
     assert rows[ward.id] == "" and rows[east.id].startswith("permanent: recipient refused")
+
+
+def test_a_case_pages_next_deadline_counts_only_replies_on_the_sweeps_clock():
+    """The case page hands over the follow-ups it has read (escalated ones too, for its
+    Deadlines panel); only an open or chased one is a deadline, the soonest first."""
+    now = utcnow()
+
+    def waiting(party: str, status: str, due_in_days: int) -> Waiting:
+        due = now + timedelta(days=due_in_days)
+        return Waiting(1, 1, "MB-2026-000001", party, status, now, due, 0, "")
+
+    case = Case(id=1, reference="MB-2026-000001", status=cases.OPEN)
+    follow_ups = [
+        waiting("the council", ESCALATED, 1),
+        waiting("HMRC", HELD, 2),
+        waiting("the DWP", CHASED, 9),
+        waiting("the Home Office", WAITING, 5),
+    ]
+    found = next_deadline(case, None, None, follow_ups)
+    assert found is not None and found.what == "reply from the Home Office"
+    assert next_deadline(case, None, None, follow_ups[:2]) is None
+    closed = Case(id=1, reference="MB-2026-000001", status=cases.CLOSED)
+    assert next_deadline(closed, None, None, follow_ups) is None

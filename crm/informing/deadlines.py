@@ -82,17 +82,17 @@ def _gathered(
 
 
 def next_deadline(
-    session: Session,
     case: Case,
     response: Deadline | None,
     request: CouncillorRequest | None,
+    waiting: Sequence[Waiting],
 ) -> CaseDeadline | None:
-    """The soonest deadline of one case (the case page), whose reply due to the constituent
-    (`response`) and councillor's request the page has already read: not asked twice."""
+    """The soonest deadline of one case (the case page), from what the page has already
+    read: its reply due to the constituent (`response`), the councillor's request, and its
+    follow-ups (`waiting`, escalated ones too: only those on the sweep's clock count)."""
     if case.status != OPEN:
         return None
-    waiting = waiting_for(session, [case.id])
-    rows = _third_parties(waiting)
+    rows = _third_parties({case.id: waiting})
     if request is not None:
         rows += [_asked(case.id, request.due_on, request.raised_by_label)]
     if response is not None:
