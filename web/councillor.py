@@ -7,7 +7,7 @@ from litestar import get, post
 from litestar.response import Redirect, Template
 
 from crm.caselist import case_page
-from crm.informing import digests, requests
+from crm.informing import digests
 from crm.informing.deadlines import listed_deadlines
 from crm.letters.dates import uk_today
 from crm.types import utcnow
@@ -29,15 +29,14 @@ def councillor_cases(request: AnyRequest) -> Template:
     filters = filters_from(request.query_params)
     with app.database.session() as session:
         listing = case_page(session, request.user.viewer, filters)
-        deadlines = listed_deadlines(session, app.settings, listing.rows)
-        raised = requests.raised_by(session, request.user.id, [row.id for row in listing.rows])
+        deadlines = listed_deadlines(session, app.settings, listing.rows, request.user.id)
     return page(
         request,
         "councillor.html",
         listing=listing,
         filters=filters,
-        deadlines=deadlines,
-        raised=raised,
+        deadlines=deadlines.soonest,
+        raised=deadlines.raised,
         today=uk_today(utcnow()),
         query=dict(request.query_params),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -55,14 +56,26 @@ def case_deadlines(
     return _gathered(session, settings, ids, waiting_for(session, ids))
 
 
+@dataclass(frozen=True)
+class ListedDeadlines:
+    """For a page of the councillor's list: each open case's soonest deadline, and the
+    cases the councillor raised from the request form (read in the same query)."""
+
+    soonest: dict[int, CaseDeadline]
+    raised: set[int]
+
+
 def listed_deadlines(
-    session: Session, settings: Settings, rows: Sequence[ListedCase]
-) -> dict[int, CaseDeadline]:
-    """The soonest deadline of each open case on a page of the list (the councillor's
-    view): the page's own status and waits are used, not asked of the database again."""
+    session: Session, settings: Settings, rows: Sequence[ListedCase], councillor_id: int
+) -> ListedDeadlines:
+    """The page's own status and waits are used, not asked of the database again."""
     waiting = {row.id: [w.waiting for w in row.waiting] for row in rows if row.status == OPEN}
-    found = _gathered(session, settings, list(waiting), waiting)
-    return {case_id: deadlines[0] for case_id, deadlines in found.items()}
+    requests = _requests(session, [row.id for row in rows])
+    asked = [_asked(r) for r in requests if r.case_id in waiting]
+    found = _gathered(session, settings, list(waiting), waiting, asked)
+    soonest = {case_id: deadlines[0] for case_id, deadlines in found.items()}
+    raised = {r.case_id for r in requests if r.raised_by_id == councillor_id}
+    return ListedDeadlines(soonest, raised)
 
 
 def _gathered(
@@ -70,11 +83,15 @@ def _gathered(
     settings: Settings,
     open_ids: list[int],
     waiting: Mapping[int, Sequence[Waiting]],
+    asked: list[CaseDeadline] | None = None,
 ) -> dict[int, list[CaseDeadline]]:
+    """`asked`: the councillors' requests' deadlines, when the caller has read them."""
+    if asked is None:
+        asked = [_asked(r) for r in _requests(session, open_ids)]
     found: dict[int, list[CaseDeadline]] = {}
     for deadline in [
         *_responses(session, settings, open_ids),
-        *_requested(session, open_ids),
+        *asked,
         *_third_parties(waiting),
     ]:
         found.setdefault(deadline.case_id, []).append(deadline)
@@ -94,7 +111,7 @@ def next_deadline(
         return None
     rows = _third_parties({case.id: waiting})
     if request is not None:
-        rows += [_asked(case.id, request.due_on, request.raised_by_label)]
+        rows += [_asked(request)]
     if response is not None:
         rows += [_response(case.id, response)]
     return min(rows, key=_order, default=None)
@@ -124,23 +141,25 @@ def _response(case_id: int, deadline: Deadline) -> CaseDeadline:
     )
 
 
-def _requested(session: Session, case_ids: list[int]) -> list[CaseDeadline]:
+def _requests(session: Session, case_ids: list[int]) -> list[Any]:
+    """The councillors' requests behind these cases: when by, and who asked."""
     if not case_ids:
         return []
-    rows = plain_rows(session, _requests_of(session), {"ids": case_ids})
-    return [_asked(case_id, due_on, label) for case_id, due_on, label in rows]
+    return list(plain_rows(session, _requests_of(session), {"ids": case_ids}))
 
 
-def _asked(case_id: int, due_on: date, label: str) -> CaseDeadline:
-    return CaseDeadline(case_id, due_on, f"asked for by {label}", COUNCILLOR)
+def _asked(request: Any) -> CaseDeadline:
+    """A councillor's request (its row, or the CouncillorRequest) as a deadline."""
+    label = request.raised_by_label
+    return CaseDeadline(request.case_id, request.due_on, f"asked for by {label}", COUNCILLOR)
 
 
 @built_once
 def _requests_of(dialect: str) -> AnySelect:
     request = CouncillorRequest
-    return select(request.case_id, request.due_on, request.raised_by_label).where(
-        one_of_ids_given(dialect, request.case_id)
-    )
+    return select(
+        request.case_id, request.due_on, request.raised_by_label, request.raised_by_id
+    ).where(one_of_ids_given(dialect, request.case_id))
 
 
 def _third_parties(waiting: Mapping[int, Sequence[Waiting]]) -> list[CaseDeadline]:

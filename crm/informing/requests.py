@@ -11,13 +11,12 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm import cases
 from crm import constituents as constituent_service
 from crm.constituents import ContactHints
-from crm.db import AnySelect, built_once, one_of_ids_given, plain_rows
 from crm.errors import MailbagError
 from crm.informing.models import CouncillorRequest
 from crm.letters.dates import uk_long_date, uk_today
@@ -192,20 +191,6 @@ def raise_case(
     )
     _tag(session, settings, case.id, case.reference, request, label, now)
     return RaisedCase(case.id, case.reference, request.due_on)
-
-
-def raised_by(session: Session, user_id: int, case_ids: list[int]) -> set[int]:
-    """Which of these cases the councillor raised from the request form."""
-    values = {"ids": case_ids, "user_id": user_id}
-    return set(plain_rows(session, _raised_by(session), values).scalars())
-
-
-@built_once
-def _raised_by(dialect: str) -> AnySelect:
-    return select(CouncillorRequest.case_id).where(
-        one_of_ids_given(dialect, CouncillorRequest.case_id),
-        CouncillorRequest.raised_by_id == bindparam("user_id"),
-    )
 
 
 def _constituent(session: Session, request: CheckedRequest) -> Constituent:
