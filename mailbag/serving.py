@@ -14,6 +14,7 @@ import contextlib
 import itertools
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import threading
@@ -37,7 +38,7 @@ BACKLOG = 2048
 
 
 class WorkerFailed(MailbagError):
-    """A web worker stopped while starting."""
+    """The web workers cannot serve: their address is taken, or one stopped while starting."""
 
 
 def serve_with_workers(
@@ -46,7 +47,7 @@ def serve_with_workers(
     """Accept on host:port and hand each connection to the next of `workers` processes,
     each running uvicorn over the app `build` makes (a picklable, module-level callable).
     A worker that dies later is replaced; SIGTERM or Ctrl-C stops them all."""
-    listener = socket.create_server((host, port), backlog=BACKLOG)
+    listener = _listen(host, port)
     pool = _Pool(build, workers, log_level)
     stopping = _stop_on_signals()
     try:
@@ -56,6 +57,15 @@ def serve_with_workers(
     finally:
         listener.close()
         pool.stop()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=BACKLOG)
+    except OSError as error:  # the port is taken, or the address is not this machine's
+        reason = os.strerror(error.errno) if error.errno else str(error)
+        raise WorkerFailed(f"cannot listen on {host}:{port}: {reason}") from None
 
 
 def _accept_or_mind(listener: socket.socket, pool: _Pool, stopping: threading.Event) -> None:
@@ -114,7 +124,7 @@ class _Pool:
             try:
                 socket.send_fds(worker.channel, [b"c"], [connection.fileno()])
                 return
-            except OSError:  # its end is closed: it died, and is replaced on this wake-up
+            except OSError:  # it died (replaced on this wake-up), or its queue is full
                 continue
         log.error("no web worker took a connection: it was closed")
 
@@ -152,6 +162,7 @@ class _Pool:
         )
         process.start()
         theirs.close()
+        ours.setblocking(False)  # a worker that stopped reading is passed over, not waited for
         return _Worker(process, ours, time.monotonic())
 
 

@@ -212,3 +212,16 @@ def test_a_worker_that_cannot_start_stops_the_server_with_one_line(tmp_path: Pat
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def test_an_address_in_use_is_one_line_naming_it(tmp_path: Path):
+    env = _env(tmp_path)
+    _mailbag(env, "db", "upgrade")
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        command = [sys.executable, "-m", "mailbag", "serve", "--port", str(port), "--workers", "2"]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"mailbag: error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    ]
