@@ -225,3 +225,18 @@ def test_an_address_in_use_is_one_line_naming_it(tmp_path: Path):
     assert done.stderr.splitlines() == [
         f"mailbag: error: cannot listen on 127.0.0.1:{port}: Address already in use"
     ]
+
+
+def test_workers_leave_with_a_parent_that_was_killed(served: Served):
+    """Killed outright (the out-of-memory killer), the parent cannot stop its workers: they
+    see their connection channel close and stop, leaving nothing holding the port."""
+    workers = served.workers()
+    served.process.kill()
+    served.process.wait(timeout=10)
+    wait_until(
+        lambda: all(not Path(f"/proc/{pid}").exists() or _is_zombie(pid) for pid in workers),
+        "the workers to stop",
+        timeout=30,
+    )
+    with socket.create_server(("127.0.0.1", served.port)):
+        pass  # the port is free again
