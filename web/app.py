@@ -159,7 +159,7 @@ async def _take_turns(threads: int) -> None:
     Python runs one thread at a time: with every request in a thread of its own, each
     waited for the others at every step (a case list's p95 was three times its median
     under load). A few at once still overlap one request's database wait with another's
-    work; more processes (uvicorn --workers) use more cores."""
+    work; more processes (`mailbag serve --workers N`) use more cores."""
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="mailbag-web")
     asyncio.get_running_loop().set_default_executor(pool)
 
