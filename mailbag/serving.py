@@ -192,12 +192,15 @@ class _HandedServer(uvicorn.Server):
 
     def _take(self) -> None:
         try:
-            _, fds, _, _ = socket.recv_fds(self.channel, 1, 1)
+            message, fds, _, _ = socket.recv_fds(self.channel, 1, 1)
         except (BlockingIOError, InterruptedError):
             return
-        if not fds:  # the parent has gone: finish what is in hand and stop
+        if not message:  # the parent has gone: finish what is in hand and stop
             asyncio.get_running_loop().remove_reader(self.channel.fileno())
             self.should_exit = True
+            return
+        if not fds:  # its descriptor did not fit (this process is out of them): dropped
+            log.warning("a handed-over connection arrived without its socket")
             return
         connection = socket.socket(fileno=fds[0])
         loop = asyncio.get_running_loop()
