@@ -48,6 +48,19 @@ class BatchMemo:
         self.held.append(row)
         return row
 
+    def written_later(self) -> tuple[int, ...]:
+        """How many rows each list written at the batch's end holds: a mark to go back to."""
+        return tuple(len(rows or []) for rows in self._later())
+
+    def forget_since(self, mark: tuple[int, ...]) -> None:
+        """Drop what was added to those lists since `mark` (its message was rolled back)."""
+        for rows, kept in zip(self._later(), mark, strict=True):
+            if rows is not None:
+                del rows[kept:]
+
+    def _later(self) -> tuple[list[dict[str, object]] | None, ...]:
+        return self.sources, self.tag_history
+
 
 @dataclass(frozen=True)
 class StepEnv:

@@ -122,7 +122,7 @@ class Pipeline:
             return Outcome("quarantined", ctx, failure)
         ctx.parsed = parsed
         step_name = "start"
-        written_later = _written_later(memo)
+        written_later = memo.written_later()
         try:
             with session.begin_nested() if isolated else nullcontext():
                 for name, step in STEPS:
@@ -157,12 +157,7 @@ class Pipeline:
         )
 
 
-def _written_later(memo: BatchMemo) -> tuple[int, int]:
-    """How many of the rows a batch writes at its end were there before this message."""
-    return len(memo.sources or []), len(memo.tag_history or [])
-
-
-def _forget_rolled_back(session: Session, memo: BatchMemo, before: tuple[int, int]) -> None:
+def _forget_rolled_back(session: Session, memo: BatchMemo, before: tuple[int, ...]) -> None:
     """After a savepoint's rollback, let the session load afresh whatever it needs next.
 
     Rows written straight to the connection (crm.db.insert_loaded, crm.cases.touch) were
@@ -173,10 +168,7 @@ def _forget_rolled_back(session: Session, memo: BatchMemo, before: tuple[int, in
     """
     memo.held.clear()
     session.expunge_all()
-    if memo.sources is not None:  # and what it gave to be written later goes too
-        del memo.sources[before[0] :]
-    if memo.tag_history is not None:
-        del memo.tag_history[before[1] :]
+    memo.forget_since(before)  # and what it gave to be written later goes too
 
 
 def _with_directory(base: ClassifyContext, env: StepEnv) -> ClassifyContext:

@@ -62,10 +62,10 @@ def run_server(app: Litestar, host: str, port: int) -> None:
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the web view (pages and JSON API)."""
     app = wiring.build()  # settings and schema checked here, before any worker starts
-    litestar_app = web_app(app)
+    secret_key(app.settings)  # and the signing key: workers build their own apps
     click.echo(f"serving the web view on http://{host}:{port}/ (Ctrl-C stops it)")
     if workers == 1:
-        run_server(litestar_app, host, port)
+        run_server(web_app(app), host, port)
     else:
         app.database.dispose()
         serve_with_workers(worker_app, host, port, workers)

@@ -5,7 +5,6 @@ replaced, and SIGTERM stops them all."""
 from __future__ import annotations
 
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -18,11 +17,11 @@ import httpx
 import pytest
 
 from tests.support.smtp import free_port
-from tests.support.workers import wait_until
+from tests.support.web import csrf_token
+from tests.support.workers import Process, wait_until
 
 EMAIL = "caseworker@office.example.org.uk"
 PASSWORD = "a long enough password"
-_TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
@@ -92,17 +91,15 @@ def served(tmp_path: Path) -> Iterator[Served]:
     _mailbag(env, "db", "upgrade")
     _mailbag(env, "user", "add", EMAIL, "--role", "caseworker", stdin=PASSWORD + "\n")
     port = free_port()
-    command = [sys.executable, "-m", "mailbag", "serve", "--port", str(port), "--workers", "2"]
-    process = subprocess.Popen(command, env=env, start_new_session=True)
-    server = Served(process, port)
+    serve = Process("serve", env, tmp_path / "serve.log", "--port", str(port), "--workers", "2")
+    server = Served(serve.process, port)
     try:
         wait_until(lambda: _answers(server.base), "the web view to answer", timeout=60)
         wait_until(lambda: len(server.workers()) == 2, "both workers", timeout=60)
         yield server
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        serve.kill()
+        serve.show_log()  # pytest prints it only when the test failed
 
 
 def _answers(base: str) -> bool:
@@ -139,11 +136,9 @@ def test_connections_opened_together_are_shared_between_the_workers(served: Serv
 
 def test_a_session_signed_in_on_one_worker_is_good_on_the_other(served: Served):
     with httpx.Client(base_url=served.base) as first:
-        form = first.get("/sign-in").text
-        token = _TOKEN.search(form)
-        assert token
+        token = csrf_token(first.get("/sign-in").text)
         signed = first.post(
-            "/sign-in", data={"email": EMAIL, "password": PASSWORD, "_csrf_token": token[1]}
+            "/sign-in", data={"email": EMAIL, "password": PASSWORD, "_csrf_token": token}
         )
         assert signed.status_code in (200, 303)
         cookies = dict(first.cookies.items())

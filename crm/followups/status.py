@@ -25,6 +25,9 @@ from crm.letters.dates import uk_long_date
 from crm.models import Case
 from crm.outgoing.models import Organisation
 
+# What a case is still waiting for: live follow-ups and those escalated to the representative.
+OUTSTANDING = (*ACTIVE, ESCALATED)
+
 
 @dataclass(frozen=True)
 class Waiting:
@@ -122,15 +125,14 @@ def _for_cases(dialect: str) -> AnySelect:
 def waits(case_id: Any) -> ColumnElement[bool]:
     """Whether the case has a follow-up `waiting_for(..., escalated=True)` would give: asked
     with the case itself, so a case page without any asks nothing more."""
-    outstanding = FollowUp.status.in_((*ACTIVE, ESCALATED))
+    outstanding = FollowUp.status.in_(OUTSTANDING)
     return exists(select(FollowUp.id).where(FollowUp.case_id == case_id, outstanding))
 
 
 @built_once
 def _for_cases_escalated(dialect: str) -> AnySelect:
     """... and those escalated to the representative."""
-    statuses = (*ACTIVE, ESCALATED)
-    return _query([one_of_ids_given(dialect, FollowUp.case_id), FollowUp.status.in_(statuses)])
+    return _query([one_of_ids_given(dialect, FollowUp.case_id), FollowUp.status.in_(OUTSTANDING)])
 
 
 def _query(where: list[object], limit: int | None = None) -> AnySelect:

@@ -53,7 +53,8 @@ def case_deadlines(
             select(Case.id).where(one_of_ids(session, Case.id, case_ids), Case.status == OPEN),
         ).scalars()
     )
-    return _gathered(session, settings, ids, waiting_for(session, ids))
+    asked = [_asked(r) for r in _requests(session, ids)]
+    return _gathered(session, settings, ids, waiting_for(session, ids), asked)
 
 
 @dataclass(frozen=True)
@@ -83,11 +84,10 @@ def _gathered(
     settings: Settings,
     open_ids: list[int],
     waiting: Mapping[int, Sequence[Waiting]],
-    asked: list[CaseDeadline] | None = None,
+    asked: list[CaseDeadline],
 ) -> dict[int, list[CaseDeadline]]:
-    """`asked`: the councillors' requests' deadlines, when the caller has read them."""
-    if asked is None:
-        asked = [_asked(r) for r in _requests(session, open_ids)]
+    """Each case's deadlines, soonest first: its reply due, the councillors' requests
+    (`asked`, read by the caller) and the replies awaited from third parties."""
     found: dict[int, list[CaseDeadline]] = {}
     for deadline in [
         *_responses(session, settings, open_ids),

@@ -159,7 +159,7 @@ _started: list[Process] = []  # so the fixture can kill what a failing test left
 
 
 class Process:
-    """`mailbag worker` or `mailbag scheduler` in its own process group, logging to a file.
+    """`mailbag worker`, `scheduler` or `serve` in its own process group, logging to a file.
 
     dramatiq forks worker processes under the one we start; they share its process group,
     so a signal to the group reaches all of them.
