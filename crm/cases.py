@@ -13,6 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from crm.db import built_once, insert_loaded, plain_rows, upsert_for
 from crm.errors import NotFound
+from crm.later import WrittenLater
 from crm.models import Case, CaseCounter, Message, TimelineEntry
 from crm.types import utcnow
 
@@ -123,19 +124,23 @@ def _open_case_on_subject() -> Any:
     )
 
 
-def touch(session: Session, case: Case, when: datetime) -> None:
+def touch(session: Session, case: Case, when: datetime, later: WrittenLater | None = None) -> None:
     """Last activity only moves forward, whatever order old mail is imported in.
 
-    A stored case gets one plain UPDATE at once: ingest touches a case with nearly every
-    message, and the unit of work's flush for it cost several times the statement. (A
-    savepoint's rollback does not undo the value in memory: see inbox.pipeline.)
+    A stored case gets one plain UPDATE, at once or with the batch's others (`later`):
+    ingest touches a case with nearly every message, and the unit of work's flush for it
+    cost several times the statement. (A savepoint's rollback does not undo the value in
+    memory: see inbox.pipeline.)
     """
     if when <= case.last_activity_at:
         return
     if not inspect(case).persistent:
         case.last_activity_at = when
         return
-    session.connection().execute(_touch_statement(), {"case_id": case.id, "when": when})
+    if later is not None:
+        later.touches.append((case.id, when))
+    else:
+        session.connection().execute(_touch_statement(), {"case_id": case.id, "when": when})
     set_committed_value(case, "last_activity_at", when)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from crm.blobs import store_blob
 from crm.cases import touch
 from crm.db import insert_ignore, insert_loaded, insert_rows, present
+from crm.later import WrittenLater
 from crm.models import Attachment, Case, Message, MessageSource, TimelineEntry
 
 TIMELINE_KIND = {
@@ -135,8 +136,10 @@ def record_message(
     thread_reason: str,
     received_at: datetime,
     occurred_at: datetime,
+    later: WrittenLater | None = None,
 ) -> Message:
-    """Insert the message and its attachments, and its timeline entry when it has a case."""
+    """Insert the message and its attachments, and its timeline entry when it has a case
+    (that with the batch's others when `later` is given)."""
     message = Message(
         dedupe_key=new.dedupe_key,
         message_id=new.message_id,
@@ -163,11 +166,17 @@ def record_message(
     for attachment in new.attachments:
         _store_attachment(session, message, attachment)
     if case is not None:
-        add_to_timeline(session, case, message, occurred_at)
+        add_to_timeline(session, case, message, occurred_at, later)
     return message
 
 
-def add_to_timeline(session: Session, case: Case, message: Message, occurred: datetime) -> None:
+def add_to_timeline(
+    session: Session,
+    case: Case,
+    message: Message,
+    occurred: datetime,
+    later: WrittenLater | None = None,
+) -> None:
     """Every message on a case becomes one timeline entry, dated when it was written."""
     summary = message.subject or "(no subject)"
     entry = {
@@ -177,8 +186,11 @@ def add_to_timeline(session: Session, case: Case, message: Message, occurred: da
         "occurred_at": occurred,
         "summary": summary[:500],
     }
-    insert_rows(session, TimelineEntry, [entry])
-    touch(session, case, occurred)
+    if later is not None:
+        later.timeline.append(entry)
+    else:
+        insert_rows(session, TimelineEntry, [entry])
+    touch(session, case, occurred, later)
 
 
 def _store_attachment(session: Session, message: Message, attachment: StoredAttachment) -> None:

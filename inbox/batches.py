@@ -7,9 +7,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from crm import correspondence
 from crm.db import Database
-from crm.tags import history as tag_history
+from crm.later import WrittenLater
 from inbox.context import BatchMemo
 from inbox.message import Source
 from inbox.parse_pool import Parsed
@@ -78,7 +77,8 @@ def _run(
     isolated: bool,
 ) -> Counts:
     counts = Counts()
-    memo = BatchMemo(sources=[], tag_history=[])
+    later = WrittenLater()
+    memo = BatchMemo(later=later)
     with database.session() as session:
         prefetch(
             session, memo, [(raw, result) for (raw, _), result in zip(batch, parsed, strict=True)]
@@ -88,8 +88,7 @@ def _run(
                 session, raw, source, isolated=isolated, parsed=result, memo=memo
             )
             counts.add(outcome)
-        correspondence.record_sources(session, memo.sources or [])
-        tag_history.write_case_changes(session, memo.tag_history or [])
+        later.write(session)
         if before_commit is not None:
             before_commit(session)
     return counts

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 
 from crm.followups.parties import under
+from crm.later import WrittenLater
 from crm.outgoing import directory
 from crm.settings import Settings
 from inbox.classify import ClassifyContext, domain_matches
@@ -32,11 +33,9 @@ class BatchMemo:
     # The session's identity map holds rows weakly: a case opened by one step would be
     # selected again by the next. Holding them here keeps them for the batch.
     held: list[object] = field(default_factory=list)
-    # Where the batch's messages were seen by folder and UID, written together at its end:
-    # nothing reads them before the commit. None: each is written at once.
-    sources: list[dict[str, object]] | None = None
-    # The lines of tag history its messages add, likewise written at its end: write-only.
-    tag_history: list[dict[str, object]] | None = None
+    # Rows the batch writes at its end (sources, timeline, tag history...): nothing reads
+    # them before the commit. None: each is written at once.
+    later: WrittenLater | None = None
 
     def get(self, key: Hashable, load: Callable[[], T]) -> T:
         if key not in self.values:
@@ -49,17 +48,13 @@ class BatchMemo:
         return row
 
     def written_later(self) -> tuple[int, ...]:
-        """How many rows each list written at the batch's end holds: a mark to go back to."""
-        return tuple(len(rows or []) for rows in self._later())
+        """A mark to go back to in the rows written at the batch's end."""
+        return self.later.mark() if self.later is not None else ()
 
     def forget_since(self, mark: tuple[int, ...]) -> None:
-        """Drop what was added to those lists since `mark` (its message was rolled back)."""
-        for rows, kept in zip(self._later(), mark, strict=True):
-            if rows is not None:
-                del rows[kept:]
-
-    def _later(self) -> tuple[list[dict[str, object]] | None, ...]:
-        return self.sources, self.tag_history
+        """Drop the rows added since `mark` (its message was rolled back)."""
+        if self.later is not None:
+            self.later.forget_since(mark)
 
 
 @dataclass(frozen=True)

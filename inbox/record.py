@@ -21,6 +21,7 @@ def record(ctx: MessageContext, env: StepEnv) -> None:
         thread_reason=ctx.thread_reason,
         received_at=env.now,
         occurred_at=message_time(ctx, env),
+        later=env.memo.later,
     )
     ctx.message_pk = message.id
     row = _source_row(message.id, ctx.source)
@@ -48,9 +49,9 @@ def _source_row(message_pk: int, source: Source) -> correspondence.SourceRow:
 def _seen_later(env: StepEnv, row: correspondence.SourceRow) -> bool:
     """In a batch, a folder and UID wait to be written with the others at its end (one
     statement instead of one per message); a file's path is looked up, so it goes at once."""
-    if env.memo.sources is None or row["uid"] is None:
+    if env.memo.later is None or row["uid"] is None:
         return False
-    env.memo.sources.append(row)
+    env.memo.later.sources.append(row)
     return True
 
 

@@ -33,7 +33,7 @@ def tag(ctx: MessageContext, env: StepEnv) -> None:
         message_time(ctx, env),
         book=book,
         new_case=ctx.opened_case,
-        history=env.memo.tag_history,
+        history=env.memo.later.tag_history if env.memo.later is not None else None,
     )
 
 

@@ -448,6 +448,11 @@ def test_a_message_failing_late_in_a_batch_leaves_the_next_ones_as_if_it_never_c
     # And the case's last activity is the stored reply's, not the rolled-back one's
     case = case_of(database, "x3@example.com")
     assert case is not None and case.last_activity_at == day + timedelta(days=2)
+    with database.session() as session:
+        entries = session.scalars(
+            select(TimelineEntry.summary).where(TimelineEntry.case_id == case.id)
+        ).all()
+    assert sorted(entries) == ["Damp", "Re: Damp"]  # no entry for the rolled-back reply
     # And the tag history, written with the batch, holds the new person's four lines only
     bo = case_of(database, "x5@example.com")
     with database.session() as session:
@@ -459,3 +464,38 @@ def test_a_message_failing_late_in_a_batch_leaves_the_next_ones_as_if_it_never_c
         )
     assert len(lines) == 4 and all(line.startswith(bo.reference) for line in lines)
     assert orphans == 0
+
+
+def test_a_batch_of_old_and_new_replies_leaves_the_newest_as_last_activity(database, pipeline):
+    from datetime import UTC, datetime, timedelta
+
+    from inbox.batches import run_batch
+
+    day = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    first = make_message(message_id="<o1@example.com>", subject="Potholes", date=day)
+    # Given one batch that holds the letter, a late reply, then an earlier one (old mail
+    # imported out of order)
+    replies = [
+        make_message(
+            message_id=f"<o{n}@example.com>",
+            subject="Re: Potholes",
+            in_reply_to="<o1@example.com>",
+            date=day + timedelta(days=days),
+        )
+        for n, days in ((2, 5), (3, 1))
+    ]
+    counts = run_batch(
+        database, pipeline, [(raw, Source("INBOX", 1, next(_uids))) for raw in [first, *replies]]
+    )
+    # Then all three are on one case, each with its entry, and its last activity is the newest
+    assert counts.stored == 3
+    case = case_of(database, "o3@example.com")
+    assert case is not None and case_of(database, "o2@example.com").id == case.id
+    assert case.last_activity_at == day + timedelta(days=5)
+    with database.session() as session:
+        when = session.scalars(
+            select(TimelineEntry.occurred_at)
+            .where(TimelineEntry.case_id == case.id)
+            .order_by(TimelineEntry.occurred_at)
+        ).all()
+    assert when == [day, day + timedelta(days=1), day + timedelta(days=5)]

@@ -50,8 +50,8 @@ def record_case_changes(
     who: str,
     later: list[dict[str, object]] | None = None,
 ) -> None:
-    """A case's tag changes as history lines, in one statement; or added to `later`, for
-    `write_case_changes` to write with a whole batch's (nothing reads them meanwhile)."""
+    """A case's tag changes as history lines, in one statement; or added to `later`, to be
+    written with a whole batch's (crm.later: nothing reads them meanwhile)."""
     rows = [
         {"action": "case tag", "axis": axis, "case_id": case_id, "detail": text, "who": who}
         for axis, text in lines
@@ -60,11 +60,6 @@ def record_case_changes(
         later.extend(rows)
     else:
         insert_rows(session, TagEvent, rows)
-
-
-def write_case_changes(session: Session, rows: list[dict[str, object]]) -> None:
-    """History lines gathered by `record_case_changes(later=...)`, in one statement."""
-    insert_rows(session, TagEvent, rows)
 
 
 def revision(session: Session) -> str:
