@@ -11,33 +11,14 @@ from sqlalchemy import Table, bindparam, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from crm.db import built_once, insert_loaded, plain_rows, upsert_for
+from crm.casenumbers import NumberBlock, next_reference
+from crm.db import insert_loaded, plain_rows
 from crm.errors import NotFound
 from crm.later import WrittenLater
-from crm.models import Case, CaseCounter, Message, TimelineEntry
+from crm.models import Case, Message, TimelineEntry
 from crm.types import utcnow
 
 OPEN, CLOSED = "open", "closed"
-
-
-def next_reference(session: Session, prefix: str, year: int) -> str:
-    """MB-2026-000123: a per-year counter in one upsert, safe under concurrent writers."""
-    statement = _counter_statement(session)
-    number = session.connection().execute(statement, {"prefix": prefix, "year": year}).scalar_one()
-    return f"{prefix}-{year}-{number:06d}"
-
-
-@built_once
-def _counter_statement(dialect: str) -> Any:
-    """Built once, on the table (not the ORM class, whose bulk path costs more): every new
-    case runs it."""
-    table = CaseCounter.__table__
-    return (
-        upsert_for(dialect, table)
-        .values(prefix=bindparam("prefix"), year=bindparam("year"), last=1)
-        .on_conflict_do_update(index_elements=["prefix", "year"], set_={"last": table.c.last + 1})
-        .returning(table.c.last)
-    )
 
 
 def open_case(
@@ -48,9 +29,11 @@ def open_case(
     subject_key: str,
     constituent_id: int | None,
     opened_at: datetime,
+    numbers: NumberBlock | None = None,
 ) -> Case:
+    """A new open case with the next reference (from `numbers` when the caller took some)."""
     case = Case(
-        reference=next_reference(session, prefix, opened_at.year),
+        reference=next_reference(session, prefix, opened_at.year, numbers),
         subject=subject,
         subject_key=subject_key[:300],
         constituent_id=constituent_id,

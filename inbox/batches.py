@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from crm.casenumbers import NumberBlock
 from crm.db import Database
 from crm.later import WrittenLater
 from inbox.context import BatchMemo
@@ -78,7 +79,9 @@ def _run(
 ) -> Counts:
     counts = Counts()
     later = WrittenLater()
-    memo = BatchMemo(later=later)
+    # Without savepoints a failure rolls back the whole batch: numbers may be taken ahead.
+    numbers = None if isolated else NumberBlock(len(batch))
+    memo = BatchMemo(later=later, numbers=numbers)
     with database.session() as session:
         prefetch(
             session, memo, [(raw, result) for (raw, _), result in zip(batch, parsed, strict=True)]
@@ -89,6 +92,8 @@ def _run(
             )
             counts.add(outcome)
         later.write(session)
+        if numbers is not None:
+            numbers.settle(session)
         if before_commit is not None:
             before_commit(session)
     return counts

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
+from crm.casenumbers import NumberBlock
 from crm.followups.parties import under
 from crm.later import WrittenLater
 from crm.outgoing import directory
@@ -36,6 +37,8 @@ class BatchMemo:
     # Rows the batch writes at its end (sources, timeline, tag history...): nothing reads
     # them before the commit. None: each is written at once.
     later: WrittenLater | None = None
+    # Case numbers taken ahead, for a batch that is rolled back whole or not at all.
+    numbers: NumberBlock | None = None
 
     def get(self, key: Hashable, load: Callable[[], T]) -> T:
         if key not in self.values:

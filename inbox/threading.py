@@ -125,6 +125,7 @@ def thread(ctx: MessageContext, env: StepEnv) -> None:
             subject_key=normalise_subject(ctx.parsed.subject),
             constituent_id=ctx.constituent_id,
             opened_at=message_time(ctx, env),
+            numbers=env.memo.numbers,
         )
         ctx.case_id, ctx.thread_reason = env.memo.hold(case).id, f"new case {case.reference}"
         ctx.opened_case = True

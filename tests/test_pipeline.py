@@ -374,6 +374,46 @@ def test_references_are_sequential_per_year_and_unique(database, pipeline):
     assert refs == [f"MB-2026-{n:06d}" for n in range(1, 6)]
 
 
+def test_a_batch_numbers_its_new_cases_without_gaps_whatever_fails_in_it(
+    database, pipeline, monkeypatch
+):
+    from datetime import UTC, datetime
+
+    import inbox.pipeline
+    from inbox.batches import run_batch
+
+    def explode(ctx, env):
+        if "EXPLODE" in ctx.parsed.subject:
+            raise RuntimeError("a bug in a late step")
+
+    monkeypatch.setattr(inbox.pipeline, "STEPS", (*inbox.pipeline.STEPS, ("explode", explode)))
+
+    def letter(n: int, year: int, subject: str = "Topic") -> tuple[bytes, Source]:
+        raw = make_message(
+            sender=f"Writer {n} <writer{n}@example.com>",
+            subject=f"{subject} {n}",
+            date=datetime(year, 6, 1, 9, n, tzinfo=UTC),
+        )
+        return raw, Source("INBOX", 1, next(_uids))
+
+    # Given a batch of new letters from two years, then one that fails late and is redone
+    # message by message, then a letter on its own
+    run_batch(database, pipeline, [letter(1, 2025), letter(2, 2026), letter(3, 2026)])
+    run_batch(database, pipeline, [letter(4, 2026), letter(5, 2026, "EXPLODE"), letter(6, 2026)])
+    feed(database, pipeline, letter(7, 2026)[0])
+    # Then each year's cases are numbered from 1 without a gap, in the order they came
+    with database.session() as session:
+        refs = dict(session.execute(select(Case.subject, Case.reference)).all())
+    assert refs == {
+        "Topic 1": "MB-2025-000001",
+        "Topic 2": "MB-2026-000001",
+        "Topic 3": "MB-2026-000002",
+        "Topic 4": "MB-2026-000003",
+        "Topic 6": "MB-2026-000004",
+        "Topic 7": "MB-2026-000005",
+    }
+
+
 def test_merged_constituent_keeps_every_case(database, pipeline):
     feed(database, pipeline, make_message(message_id="<k1@example.com>", subject="Housing"))
     feed(
