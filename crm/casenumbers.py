@@ -8,9 +8,9 @@ one statement and, at the batch's end, sets the counter to the last one it gave 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.orm import Session
 
 from crm.db import built_once, upsert_for
@@ -82,7 +82,7 @@ def _counter_statement(dialect: str) -> Any:
 
 @built_once
 def _settle_statement(dialect: str) -> Any:
-    table = CaseCounter.__table__
+    table = cast(Table, CaseCounter.__table__)
     return (
         update(table)
         .where(

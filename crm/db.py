@@ -31,6 +31,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
 from crm.errors import SettingsError
+from crm.heldback import HeldBack, held_back
 from crm.settings import Settings
 from crm.words import SQLITE_FUNCTION, sqlite_holds_words
 
@@ -235,7 +236,13 @@ def insert_ignore(
 def insert_rows(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
     """Many rows in one executemany, without the ORM's per-object work (no ids come back).
     On PostgreSQL it goes as one INSERT of many VALUES (see `_create_engine`)."""
-    if rows:
+    if not rows:
+        return
+    held = held_back(session)
+    if held is not None:
+        session.connection()  # a savepoint just begun starts now, before its rows
+        held.add(model.__table__, rows)
+    else:
         session.connection().execute(_insert(model.__table__), rows)
 
 
@@ -251,15 +258,40 @@ def insert_loaded(session: Session, row: Row) -> Row:
     mapper = inspect(row).mapper
     given = row.__dict__
     layout = _layout(mapper)
-    values = {column: given[attr] for attr, column in layout if attr in given}
     missing = tuple((attr, column) for attr, column in layout if attr not in given)
-    statement = _insert_returning(mapper.local_table, tuple(column for _, column in missing))
-    stored = session.connection().execute(statement, values).one()
-    # As if loaded: what the database filled in straight into the instance, history reset.
-    given.update(zip((attr for attr, _ in missing), stored, strict=True))
+    held = held_back(session)
+    if held is not None and _fills_itself(mapper.local_table):
+        session.connection()  # a savepoint just begun starts now, before its rows
+        filled = [_filled(mapper.local_table.c[column], held) for _, column in missing]
+        given.update(zip((attr for attr, _ in missing), filled, strict=True))
+        held.add(mapper.local_table, [{column: given[attr] for attr, column in layout}])
+    else:
+        values = {column: given[attr] for attr, column in layout if attr in given}
+        statement = _insert_returning(mapper.local_table, tuple(column for _, column in missing))
+        stored = session.connection().execute(statement, values).one()
+        given.update(zip((attr for attr, _ in missing), stored, strict=True))
+    # As if loaded: what the database filled in (or would) straight into the instance,
+    # history reset.
     make_transient_to_detached(row)
     session.add(row)
     return row
+
+
+@functools.cache
+def _fills_itself(table: Any) -> bool:
+    """Whether a held-back row can be completed here: an integer id and no server defaults."""
+    ids = [column.name for column in table.primary_key.columns]
+    return ids == ["id"] and not any(column.server_default for column in table.c)
+
+
+def _filled(column: Any, held: HeldBack) -> Any:
+    """What the database would have filled in: a new id, the column's default, or NULL."""
+    if column.primary_key:
+        return held.next_id(column.table)
+    default = column.default
+    if default is None:
+        return None
+    return default.arg(None) if default.is_callable else default.arg
 
 
 @functools.cache

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from crm.casenumbers import NumberBlock
 from crm.db import Database
+from crm.heldback import holding_back
 from crm.later import WrittenLater
 from inbox.context import BatchMemo
 from inbox.message import Source
 from inbox.parse_pool import Parsed
-from inbox.pipeline import NeedsIsolation, Outcome, Pipeline
+from inbox.pipeline import Outcome, Pipeline
 from inbox.prefetch import prefetch
 
 
@@ -57,14 +60,17 @@ def run_batch(
 ) -> Counts:
     """Process the batch and commit it together with whatever `before_commit` records.
 
-    First without savepoints (fast); if a message fails after writing, the whole batch is
-    rolled back and redone with a savepoint per message, so only that one is quarantined.
+    First without savepoints, new rows held back (fast); if a message fails after writing,
+    or a held row is refused when written, the whole batch is rolled back and redone with a
+    savepoint per message and every row written at once, so only that one is quarantined.
     """
     batch = list(items)
     results: Sequence[Parsed | None] = parsed if parsed is not None else [None] * len(batch)
     try:
         return _run(database, pipeline, batch, results, before_commit, isolated=False)
-    except NeedsIsolation:
+    except (OperationalError, InterfaceError):
+        raise  # the database itself is gone: the whole batch must be retried
+    except Exception:  # NeedsIsolation, or a held row refused wherever it was written
         return _run(database, pipeline, batch, results, before_commit, isolated=True)
 
 
@@ -82,7 +88,7 @@ def _run(
     # Without savepoints a failure rolls back the whole batch: numbers may be taken ahead.
     numbers = None if isolated else NumberBlock(len(batch))
     memo = BatchMemo(later=later, numbers=numbers)
-    with database.session() as session:
+    with database.session() as session, _holding(session, len(batch), isolated):
         prefetch(
             session, memo, [(raw, result) for (raw, _), result in zip(batch, parsed, strict=True)]
         )
@@ -97,3 +103,9 @@ def _run(
         if before_commit is not None:
             before_commit(session)
     return counts
+
+
+def _holding(session: Session, size: int, isolated: bool) -> AbstractContextManager[object]:
+    """New rows are held back and written together (crm.heldback), unless the batch is
+    being redone message by message: a message's savepoint must hold its own rows."""
+    return nullcontext() if isolated else holding_back(session, size)

@@ -1,0 +1,107 @@
+"""crm.heldback: new rows written together, yet every statement sees those before it."""
+
+from __future__ import annotations
+
+import itertools
+
+from sqlalchemy import select
+
+from crm import constituents
+from crm.constituents import ContactHints
+from crm.db import Database, insert_rows
+from crm.heldback import held_back, holding_back
+from crm.models import Constituent, ConstituentEmail
+from inbox.batches import run_batch
+from inbox.message import Source
+from inbox.pipeline import Pipeline
+from tests.support.mail import make_message
+
+_uids = itertools.count(1)
+
+
+def people(database: Database) -> list[tuple[str, str]]:
+    with database.session() as session:
+        rows = session.execute(
+            select(ConstituentEmail.email, Constituent.name)
+            .join(Constituent, Constituent.id == ConstituentEmail.constituent_id)
+            .order_by(ConstituentEmail.email)
+        )
+        return [(email, name) for email, name in rows]
+
+
+def test_held_rows_are_written_before_the_next_statement_and_at_the_end(database):
+    with database.session() as session, holding_back(session, block=10):
+        ann = constituents.create(session, "ann@example.com", ContactHints(name="Ann"))
+        # Given a new person held back: she has her id and defaults already, unwritten
+        held = held_back(session)
+        assert held is not None and held.waiting() == 2  # her row and her address's
+        assert ann.id is not None and ann.created_at is not None
+        # Then the next query, of any kind, finds her
+        found = session.scalar(select(Constituent.name).where(Constituent.id == ann.id))
+        assert found == "Ann" and held.waiting() == 0
+        bo = constituents.create(session, "bo@example.com", ContactHints(name="Bo"))
+        assert held.waiting() == 2 and bo.id > ann.id
+    # And what was still held at the end was written before the commit
+    assert people(database) == [("ann@example.com", "Ann"), ("bo@example.com", "Bo")]
+
+
+def test_rows_held_inside_a_savepoint_go_with_its_rollback(database):
+    with database.session() as session, holding_back(session, block=10):
+        constituents.create(session, "kept@example.com", ContactHints(name="Kept"))
+        savepoint = session.begin_nested()  # its start writes what came before
+        constituents.create(session, "undone@example.com", ContactHints(name="Undone"))
+        savepoint.rollback()
+        constituents.create(session, "after@example.com", ContactHints(name="After"))
+    assert people(database) == [("after@example.com", "After"), ("kept@example.com", "Kept")]
+
+
+def test_ids_chosen_ahead_never_clash_with_another_writers_rows(database):
+    with database.session() as session, holding_back(session, block=10):
+        constituents.create(session, "first@example.com", ContactHints(name="First"))
+        if not database.is_sqlite:  # SQLite has one writer at a time: no one can come between
+            # Given another writer that adds a person while ids are taken ahead here
+            with database.session() as other:
+                constituents.create(other, "other@example.com", ContactHints(name="Other"))
+        mine = [
+            constituents.create(session, f"m{n:02}@example.com", ContactHints()) for n in range(12)
+        ]
+    # Then everyone is stored under an id of their own (a second block was taken, too)
+    with database.session() as session:
+        ids = session.scalars(select(Constituent.id)).all()
+    expected = 13 if database.is_sqlite else 14
+    assert len(ids) == len(set(ids)) == expected == len(people(database))
+    assert len({person.id for person in mine}) == 12
+
+
+def test_a_row_refused_when_the_batch_is_written_sends_it_round_message_by_message(
+    database, pipeline: Pipeline, monkeypatch
+):
+    import inbox.pipeline
+    from crm import quarantine
+
+    def clash(ctx, env):  # a late step that gives the writer an address Mary already has
+        if "CLASH" in ctx.parsed.subject:
+            row = {"email": "mary.jones@example.com", "constituent_id": ctx.constituent_id}
+            insert_rows(env.session, ConstituentEmail, [row])
+
+    run_batch(database, pipeline, [(make_message(), Source("INBOX", 1, next(_uids)))])
+    monkeypatch.setattr(inbox.pipeline, "STEPS", (*inbox.pipeline.STEPS, ("clash", clash)))
+    # Given a batch whose third message adds a row the database refuses only when written
+    batch = [
+        make_message(sender=f"Writer {n} <w{n}@example.com>", subject=subject)
+        for n, subject in enumerate(["Bins", "Noise", "Parking CLASH", "Trees"])
+    ]
+    counts = run_batch(
+        database, pipeline, [(raw, Source("INBOX", 1, next(_uids))) for raw in batch]
+    )
+    # Then that message alone is quarantined, at its step; the others are stored
+    assert (counts.stored, counts.quarantined) == (3, 1)
+    assert [email for email, _ in people(database)] == [
+        "mary.jones@example.com",
+        "w0@example.com",
+        "w1@example.com",
+        "w3@example.com",
+    ]
+    with database.session() as session:
+        held = quarantine.pending(session)
+    assert [entry.step for entry in held] == ["clash"]
