@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -12,13 +12,15 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from crm.casenumbers import NumberBlock, next_reference
-from crm.db import insert_loaded, plain_rows
+from crm.db import chunks, insert_loaded, plain_rows
 from crm.errors import NotFound
 from crm.later import WrittenLater
 from crm.models import Case, Message, TimelineEntry
 from crm.types import utcnow
 
 OPEN, CLOSED = "open", "closed"
+SUBJECT_KEY_LENGTH = 300  # characters of a normalised subject kept to match cases by
+NAMED_LOOKED_AT = 100  # of the Message-IDs a reply names, the newest; a thread's last few
 
 
 def open_case(
@@ -35,7 +37,7 @@ def open_case(
     case = Case(
         reference=next_reference(session, prefix, opened_at.year, numbers),
         subject=subject,
-        subject_key=subject_key[:300],
+        subject_key=subject_key[:SUBJECT_KEY_LENGTH],
         constituent_id=constituent_id,
         opened_at=opened_at,
         last_activity_at=opened_at,
@@ -60,15 +62,64 @@ def by_message_ids(session: Session, message_ids: Sequence[str]) -> Case | None:
     """The case of the newest known message among these ids (In-Reply-To, References)."""
     if not message_ids:
         return None
-    case_id = _first(session, _case_of_messages(), {"ids": list(message_ids)[-100:]})
+    named = list(message_ids)[-NAMED_LOOKED_AT:]
+    case_id = _first(session, _case_of_messages(), {"ids": named})
     return session.get(Case, case_id) if case_id is not None else None
+
+
+def newest_with_case(session: Session, message_ids: Collection[str]) -> dict[str, tuple[int, int]]:
+    """For each of these Message-IDs held on a case: the newest such message's row id and
+    its case (what `by_message_ids` would pick among them), a whole batch's in one go."""
+    messages = cast(Table, Message.__table__)
+    newest: dict[str, tuple[int, int]] = {}
+    for chunk in chunks(message_ids):
+        rows = session.execute(
+            select(messages.c.message_id, messages.c.id, messages.c.case_id).where(
+                messages.c.message_id.in_(chunk), messages.c.case_id.is_not(None)
+            )
+        )
+        for message_id, pk, case_id in rows:
+            if message_id not in newest or pk > newest[message_id][0]:
+                newest[message_id] = (pk, case_id)
+    return newest
+
+
+def by_ids(session: Session, ids: Collection[int]) -> list[Case]:
+    """These cases, in one query."""
+    found: list[Case] = []
+    for chunk in chunks(ids):
+        found.extend(session.scalars(select(Case).where(Case.id.in_(chunk))))
+    return found
+
+
+def open_by_subject(
+    session: Session, constituent_ids: Collection[int]
+) -> dict[tuple[int, str], int]:
+    """Each of these people's open cases by subject key, the newest where several share one
+    (what `open_case_on_subject` would find), a whole batch's in one go."""
+    table = cast(Table, Case.__table__)
+    newest: dict[tuple[int, str], int] = {}
+    for chunk in chunks(constituent_ids):
+        rows = session.execute(
+            select(table.c.constituent_id, table.c.subject_key, table.c.id).where(
+                table.c.constituent_id.in_(chunk), table.c.status == OPEN
+            )
+        )
+        for constituent_id, subject_key, case_id in rows:
+            key = (constituent_id, subject_key)
+            newest[key] = max(case_id, newest.get(key, case_id))
+    return newest
 
 
 def open_case_on_subject(session: Session, constituent_id: int, subject_key: str) -> Case | None:
     """The constituent's newest open case about the same (normalised) subject."""
     if not subject_key:
         return None
-    wanted = {"constituent_id": constituent_id, "status": OPEN, "subject_key": subject_key[:300]}
+    wanted = {
+        "constituent_id": constituent_id,
+        "status": OPEN,
+        "subject_key": subject_key[:SUBJECT_KEY_LENGTH],
+    }
     case_id = _first(session, _open_case_on_subject(), wanted)
     return session.get(Case, case_id) if case_id is not None else None
 

@@ -10,7 +10,8 @@ from crm.models import Case
 from inbox.classify import bounced_message_ids, is_report
 from inbox.context import StepEnv
 from inbox.message import Kind, MessageContext
-from inbox.prefetch import AWAITED
+from inbox.prefetch import AWAITED, THREADS
+from inbox.thread_index import ThreadIndex
 
 WAITING_KINDS = {Kind.THIRD_PARTY, Kind.AUTO_REPLY, Kind.BOUNCE, Kind.OUTGOING}
 
@@ -45,5 +46,9 @@ def adopt(ctx: MessageContext, env: StepEnv) -> None:
     case = env.session.get(Case, ctx.case_id)
     assert case is not None
     adopted = late_parents.adopt(env.session, env.settings, case, message_id)
+    index: ThreadIndex | None = env.memo.values.get(THREADS)
+    if index is not None:  # these now have a case: later replies to them join it too
+        for child in adopted:
+            index.note(child.message_id, child.id, case.id)
     if adopted:
         ctx.notes.append(f"replies that arrived first, now on this case: {len(adopted)}")

@@ -10,6 +10,7 @@ from crm.campaigns import service
 from crm.campaigns.service import Letter
 from inbox.context import StepEnv
 from inbox.message import Kind, MessageContext
+from inbox.prefetch import OPEN_CASES
 from inbox.subjects import find_reference
 from inbox.threading import message_time
 
@@ -33,5 +34,6 @@ def campaign(ctx: MessageContext, env: StepEnv) -> None:
     )
     joined = service.consider(env.session, env.settings, letter)
     if joined is not None:
+        env.memo.values.pop(OPEN_CASES, None)  # joining may close earlier copies' cases
         ctx.campaign_id, ctx.campaign_case = joined.campaign_id, joined.kept_as_case
         ctx.notes.append(joined.reason)

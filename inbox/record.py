@@ -7,6 +7,8 @@ from crm.correspondence import NewMessage, StoredAttachment
 from crm.models import Case
 from inbox.context import StepEnv
 from inbox.message import Kind, MessageContext, Source
+from inbox.prefetch import THREADS
+from inbox.thread_index import ThreadIndex
 from inbox.threading import message_time
 
 
@@ -24,6 +26,9 @@ def record(ctx: MessageContext, env: StepEnv) -> None:
         later=env.memo.later,
     )
     ctx.message_pk = message.id
+    index: ThreadIndex | None = env.memo.values.get(THREADS)
+    if index is not None:
+        index.note(message.message_id, message.id, ctx.case_id)
     row = _source_row(message.id, ctx.source)
     if not _seen_later(env, row):
         correspondence.record_first_source(env.session, row)

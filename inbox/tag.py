@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from crm.models import Case, Constituent
 from crm.tags import service
+from crm.tags.models import CaseTag
 from crm.tags.rulebook import rule_book
 from inbox.context import StepEnv
 from inbox.message import MessageContext
+from inbox.prefetch import CASE_TAG_ROWS
 from inbox.threading import message_time
 from tagging.features import MessageFeatures
 
@@ -32,9 +34,19 @@ def tag(ctx: MessageContext, env: StepEnv) -> None:
         env.settings,
         message_time(ctx, env),
         book=book,
-        new_case=ctx.opened_case,
+        rows=_tag_rows(ctx, env),
         history=env.memo.later.tag_history if env.memo.later is not None else None,
     )
+
+
+def _tag_rows(ctx: MessageContext, env: StepEnv) -> list[CaseTag] | None:
+    """A new case has none yet; a case read before the batch, those rows, for its first
+    message only (tagging changes them: a second message on it reads them again); else
+    None: read them now."""
+    if ctx.opened_case:
+        return []
+    read: dict[int, list[CaseTag]] | None = env.memo.values.get(CASE_TAG_ROWS)
+    return read.pop(ctx.case_id, None) if read is not None and ctx.case_id is not None else None
 
 
 def _postcode(ctx: MessageContext, env: StepEnv) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from crm import cases
@@ -11,12 +11,14 @@ from crm.models import Case
 from inbox.classify import bounced_message_ids, is_report
 from inbox.context import StepEnv
 from inbox.message import Kind, MessageContext
+from inbox.prefetch import OPEN_CASES, THREADS
 from inbox.subjects import (
     find_reference,
     find_reference_in_body,
     find_third_party_reference,
     normalise_subject,
 )
+from inbox.thread_index import OpenCases, ThreadIndex
 
 Finder = Callable[[MessageContext, StepEnv], tuple[Case, str] | None]
 
@@ -40,15 +42,25 @@ def by_reference(ctx: MessageContext, env: StepEnv) -> tuple[Case, str] | None:
 def by_in_reply_to(ctx: MessageContext, env: StepEnv) -> tuple[Case, str] | None:
     """The message this one answers, named by the sender's own mail program: most precise."""
     assert ctx.parsed is not None
-    case = cases.by_message_ids(env.session, ctx.parsed.in_reply_to)
+    case = _case_named(env, ctx.parsed.in_reply_to)
     return (case, "In-Reply-To names a message on this case") if case else None
 
 
 def by_references(ctx: MessageContext, env: StepEnv) -> tuple[Case, str] | None:
     """Any earlier message of the conversation, for replies whose In-Reply-To we lack."""
     assert ctx.parsed is not None
-    case = cases.by_message_ids(env.session, ctx.parsed.references)
+    case = _case_named(env, ctx.parsed.references)
     return (case, "References names a message on this case") if case else None
+
+
+def _case_named(env: StepEnv, message_ids: Sequence[str]) -> Case | None:
+    """The case of the newest message named: from the batch's index when it was asked."""
+    index: ThreadIndex | None = env.memo.values.get(THREADS)
+    named = list(message_ids)[-cases.NAMED_LOOKED_AT :]
+    if index is None or not index.knows(named):
+        return cases.by_message_ids(env.session, named)
+    case_id = index.case_of(named)
+    return env.session.get(Case, case_id) if case_id is not None else None
 
 
 def by_third_party_reference(ctx: MessageContext, env: StepEnv) -> tuple[Case, str] | None:
@@ -91,8 +103,17 @@ def by_subject(ctx: MessageContext, env: StepEnv) -> tuple[Case, str] | None:
     if ctx.new_constituent:  # someone first heard from in this message has no case yet
         return None
     key = normalise_subject(ctx.parsed.subject)
-    case = cases.open_case_on_subject(env.session, ctx.constituent_id, key)
+    case = _open_case_on(env, ctx.constituent_id, key)
     return (case, "same constituent's open case with the same subject") if case else None
+
+
+def _open_case_on(env: StepEnv, constituent_id: int, subject_key: str) -> Case | None:
+    """Their newest open case on the subject: from the batch's index when it knows them."""
+    index: OpenCases | None = env.memo.values.get(OPEN_CASES)
+    if index is None or not index.knows(constituent_id):
+        return cases.open_case_on_subject(env.session, constituent_id, subject_key)
+    case_id = index.case_on(constituent_id, subject_key[: cases.SUBJECT_KEY_LENGTH])
+    return env.session.get(Case, case_id) if subject_key and case_id is not None else None
 
 
 FINDERS: tuple[Finder, ...] = (
@@ -129,6 +150,7 @@ def thread(ctx: MessageContext, env: StepEnv) -> None:
         )
         ctx.case_id, ctx.thread_reason = env.memo.hold(case).id, f"new case {case.reference}"
         ctx.opened_case = True
+        _note_open(env, case, new_person=ctx.new_constituent)
         return
     ctx.thread_reason = "no case found: kept in the not-casework list"
 
@@ -137,6 +159,18 @@ def _reopen_if_constituent_writes(ctx: MessageContext, env: StepEnv, case: Case)
     assert ctx.classification is not None
     if case.status == cases.CLOSED and ctx.classification.kind is Kind.CONSTITUENT:
         cases.set_status(env.session, case, cases.OPEN, "reopened: the constituent wrote again")
+        _note_open(env, case)
+
+
+def _note_open(env: StepEnv, case: Case, new_person: bool = False) -> None:
+    """Keep the batch's index of open cases as the database now has them. Someone first
+    heard from in this batch had no case before it: the index knows all of theirs."""
+    index: OpenCases | None = env.memo.values.get(OPEN_CASES)
+    if index is None or case.constituent_id is None:
+        return
+    if new_person:
+        index.people.add(case.constituent_id)
+    index.opened(case.constituent_id, case.subject_key, case.id)
 
 
 def message_time(ctx: MessageContext, env: StepEnv) -> datetime:

@@ -23,7 +23,7 @@ from crm.tags.models import CaseTag
 from crm.tags.names import require_active
 from crm.tags.replay import case_messages
 from crm.tags.rulebook import TaxonomyIndex, rule_book, taxonomy_index
-from crm.tags.store import Change, Stored, load_assignment, save_assignment
+from crm.tags.store import Change, load_assignment, save_assignment
 from crm.types import utcnow
 from tagging import assign
 from tagging.assign import Assignment
@@ -46,21 +46,21 @@ def apply_rules(
     at: datetime,
     *,
     book: tuple[TaxonomyIndex, RuleSet] | None = None,
-    new_case: bool = False,
+    rows: list[CaseTag] | None = None,
     history: list[dict[str, object]] | None = None,
 ) -> list[Change]:
     """One message's proposals onto its case; every axis ends up with a value.
 
-    Ingest passes the rule book it already holds for the batch, says when the case was
-    opened by this very message (it has no tags yet: nothing to read back), and gathers the
-    history lines of a whole batch to write them together (`history`).
+    Ingest passes the rule book it already holds for the batch, the case's tag rows when it
+    has them (none for a case this very message opened; read with a whole batch's), and
+    gathers the history lines of a whole batch to write them together (`history`).
     """
     case = session.get(Case, case_id)
     if case is None:
         return []
     index, rules = book if book is not None else rule_book(session, settings)
     proposals = _proposals(index, rules, features)
-    stored = Stored(Assignment(), []) if new_case else load_assignment(session, case.id, index)
+    stored = load_assignment(session, case.id, index, rows)
     updated = assign.apply(stored.assignment, proposals, at, index.fallback)
     who = assign.RULES_WHO
     return save_assignment(session, case, stored, updated, who=who, index=index, history=history)

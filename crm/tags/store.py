@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm.db import insert_rows
+from crm.db import chunks, insert_rows
 from crm.models import Case
 from crm.tags import history as tag_history
 from crm.tags.errors import TagError
@@ -42,9 +43,12 @@ class Stored:
     rows: list[CaseTag]
 
 
-def load_assignment(session: Session, case_id: int, index: TaxonomyIndex) -> Stored:
+def load_assignment(
+    session: Session, case_id: int, index: TaxonomyIndex, rows: list[CaseTag] | None = None
+) -> Stored:
+    """The case's tags, from `rows` when the caller has read them already."""
     assignment = Assignment()
-    rows = _rows(session, case_id)
+    rows = _rows(session, case_id) if rows is None else rows
     for row in rows:
         tagging = _tagging(row, index)
         if row.slot is not None:
@@ -103,6 +107,16 @@ def save_assignment(
     lines = [(change.axis, change.describe()) for change in changes]
     tag_history.record_case_changes(session, case.id, lines, who=who, later=history)
     return changes
+
+
+def rows_of_cases(session: Session, case_ids: Collection[int]) -> dict[int, list[CaseTag]]:
+    """Each case's tag rows (an empty list for a case without any), in one query."""
+    found: dict[int, list[CaseTag]] = {case_id: [] for case_id in case_ids}
+    for chunk in chunks(case_ids):
+        query = select(CaseTag).where(CaseTag.case_id.in_(chunk)).order_by(CaseTag.id)
+        for row in session.scalars(query):
+            found[row.case_id].append(row)
+    return found
 
 
 def _rows(session: Session, case_id: int) -> list[CaseTag]:
