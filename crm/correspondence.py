@@ -195,12 +195,11 @@ def add_to_timeline(
 
 def _store_attachment(session: Session, message: Message, attachment: StoredAttachment) -> None:
     sha = store_blob(session, attachment.payload)
-    session.add(
-        Attachment(
-            message_pk=message.id,
-            filename=attachment.filename[:255],
-            content_type=attachment.content_type[:255],
-            size=len(attachment.payload),
-            blob_sha256=sha,
-        )
-    )
+    row = {
+        "message_pk": message.id,
+        "filename": attachment.filename[:255],
+        "content_type": attachment.content_type[:255],
+        "size": len(attachment.payload),
+        "blob_sha256": sha,
+    }
+    insert_rows(session, Attachment, [row])

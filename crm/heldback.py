@@ -18,9 +18,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Table, event, func, insert, select, text
+from sqlalchemy import (
+    Connection,
+    Delete,
+    Insert,
+    Select,
+    Table,
+    Update,
+    event,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import RollbackToSavepointClause
+from sqlalchemy.sql.util import find_tables
 
 from crm.models import Base
 
@@ -51,17 +64,18 @@ class HeldBack:
             given = next(self._ids[table])
         return given
 
-    def write(self) -> None:
-        """Every held row, a table at a time in foreign-key order (parents first)."""
+    def write(self, tables: frozenset[Table] | None = None) -> None:
+        """The held rows of these tables (every table by default), a table at a time in
+        foreign-key order (parents first)."""
         if not self._rows or self._writing:
             return
         self._writing = True
         try:
-            order = _parents_first()
-            for table in sorted(self._rows, key=lambda table: order.get(table, len(order))):
-                for same_columns in _by_columns(self._rows[table]):
+            order = _parents_first(len(Base.metadata.tables))
+            wanted = [table for table in self._rows if tables is None or table in tables]
+            for table in sorted(wanted, key=lambda table: order.get(table, len(order))):
+                for same_columns in _by_columns(self._rows.pop(table)):
                     self.connection.execute(insert(table), same_columns)
-            self._rows.clear()
         finally:
             self._writing = False
 
@@ -78,7 +92,8 @@ class HeldBack:
             # rolled back with it, as if it had been written.
             self._rows.clear()
             return
-        self.write()
+        if self._rows and not self._writing:
+            self.write(_needed_by(clause))
 
 
 @contextmanager
@@ -106,9 +121,80 @@ _NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate
 
 
 @functools.cache
-def _parents_first() -> dict[Table, int]:
-    """Each table's place in foreign-key order (asked once every model is imported)."""
+def _parents_first(_tables: int) -> dict[Table, int]:
+    """Each table's place in foreign-key order (again if more models were imported since)."""
     return {table: place for place, table in enumerate(Base.metadata.sorted_tables)}
+
+
+# Tables whose rows triggers change when another table's are written: case_tags' keep
+# copies of a case's tags on the case (migrations 0019, 0020).
+_CHANGED_BY_TRIGGERS = {"cases": ("case_tags",)}
+
+
+@functools.lru_cache(maxsize=1024)
+def _needed_by(clause: Any) -> frozenset[Table] | None:
+    """The tables whose held rows a statement could see or needs in place: those it names,
+    the tables they refer to, and those whose triggers change them. None (all of them) for
+    a statement we cannot read that way: text, the ORM's own (it may join what it loads
+    with), a savepoint's release."""
+    if not isinstance(clause, Select | Insert | Update | Delete) or not _plain(clause):
+        return None
+    named = {
+        _table_of(found)
+        for found in find_tables(
+            clause, include_aliases=True, include_joins=True, include_crud=True
+        )
+    }
+    needed: set[Table] = set()
+    pending: list[Table] = [table for table in named if table is not None]
+    while pending:
+        table = pending.pop()
+        if table in needed:
+            continue
+        needed.add(table)
+        pending.extend(_parents(table))
+        changers = (_table(name) for name in _CHANGED_BY_TRIGGERS.get(table.name, ()))
+        pending.extend(changer for changer in changers if changer is not None)
+        if isinstance(clause, Delete):  # rows that would refer to the deleted ones
+            tables = list(Base.metadata.tables.values())
+            pending.extend(child for child in tables if table in _parents(child))
+    return frozenset(needed)
+
+
+def _plain(clause: Any) -> bool:
+    """Whether the statement reads only the tables it names: Core's always do; the ORM's
+    do unless loader options or joined loading add joins as it is compiled."""
+    if clause._propagate_attrs.get("compile_state_plugin") != "orm":
+        return True
+    if not isinstance(clause, Select) or clause._with_options:
+        return False
+    mappers = [
+        getattr(each.get("entity"), "__mapper__", None) for each in clause.column_descriptions
+    ]
+    return all(
+        mapper is not None
+        and mapper.inherits is None
+        and all(relation.lazy != "joined" for relation in mapper.relationships)
+        for mapper in mappers
+    )
+
+
+def _table_of(found: Any) -> Table | None:
+    if isinstance(found, Table):
+        return found
+    element = getattr(found, "element", None)  # an alias of a table
+    return element if isinstance(element, Table) else None
+
+
+def _parents(table: Table) -> list[Table]:
+    """The tables it refers to, by name: a table whose model this process never imported
+    holds no rows here, and naming it must not fail."""
+    names = {key.target_fullname.rpartition(".")[0] for key in table.foreign_keys}
+    return [parent for name in names if (parent := _table(name)) is not None]
+
+
+def _table(name: str) -> Table | None:
+    return Base.metadata.tables.get(name)
 
 
 def _by_columns(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from click.testing import CliRunner
@@ -383,12 +383,11 @@ def test_governance_report_finds_unused_rare_and_near_duplicate_tags(database, p
 
 
 def test_the_response_deadline_follows_urgency_in_working_days(database, pipeline, settings):
-    # Given mail dated Monday 2 November 2026 that is safeguarding
-    feed(
-        database,
-        pipeline,
-        make_message(message_id="<d1@example.com>", body=letter("I want to end my life.")),
-    )
+    # Given mail dated Monday 2 November 2026 that is safeguarding (dated outright: by
+    # default each test message is a minute after the last one made in the run)
+    monday = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+    body = letter("I want to end my life.")
+    feed(database, pipeline, make_message(message_id="<d1@example.com>", body=body, date=monday))
     case = case_of(database, "d1@example.com")
     with database.session() as session:
         tags = service.case_tags(session, case.id)
