@@ -234,8 +234,9 @@ def insert_ignore(
 
 
 def insert_rows(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
-    """Many rows in one executemany, without the ORM's per-object work (no ids come back).
-    On PostgreSQL it goes as one INSERT of many VALUES (see `_create_engine`)."""
+    """Many rows in one executemany, without the ORM's per-object work (no ids come back),
+    or held back with the session's others (crm.heldback). On PostgreSQL it goes as one
+    INSERT of many VALUES (see `_create_engine`)."""
     if not rows:
         return
     held = held_back(session)
@@ -250,7 +251,9 @@ Row = TypeVar("Row")
 
 
 def insert_loaded(session: Session, row: Row) -> Row:
-    """Insert one new ORM object with a plain INSERT ... RETURNING and attach it as loaded.
+    """Insert one new ORM object with a plain INSERT ... RETURNING and attach it as loaded;
+    while the session holds rows back (crm.heldback), its id and defaults are filled in
+    here and the row goes with the others.
 
     The unit of work's flush costs about five plain INSERTs; ingest adds several rows per
     message. Only for objects whose relationships are given as foreign-key ids.

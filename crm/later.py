@@ -3,6 +3,9 @@
 Nothing in the batch reads them back from the database, so a hundred messages' timeline
 entries cost one executemany rather than a hundred round trips (most of PostgreSQL's cost).
 Whoever writes a row either appends it here or, given no `WrittenLater`, writes it at once.
+(crm.heldback holds a batch's new rows back too, but only while the batch runs without
+savepoints, and writes them as soon as a statement could see them; these wait for the
+batch's end either way.)
 """
 
 from __future__ import annotations
