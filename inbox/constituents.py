@@ -12,7 +12,7 @@ from crm.models import Constituent
 from inbox.classify import NO_REPLY
 from inbox.context import StepEnv
 from inbox.forwarded import forwarded_text
-from inbox.message import Address, Kind, MessageContext
+from inbox.message import Address, Kind, MessageContext, ParsedMessage
 from inbox.names import reading_order
 from inbox.prefetch import KNOWN_PEOPLE
 from inbox.signature import extract_contact
@@ -23,10 +23,9 @@ def match_constituent(ctx: MessageContext, env: StepEnv) -> None:
     kind = ctx.classification.kind
     writer = _writer(ctx, env)
     if kind is Kind.CONSTITUENT and writer is not None:
-        text = ctx.parsed.text
-        if ctx.classification.writer is not None:  # the constituent's own words are below
-            text = forwarded_text(text)
-        person = _find_or_create(ctx, env, writer.email, partial(_hints, writer, text))
+        forwarded = ctx.classification.writer is not None
+        hints = partial(_hints, writer, ctx.parsed, forwarded)
+        person = _find_or_create(ctx, env, writer.email, hints)
         ctx.constituent_id = env.memo.hold(person).id
         ctx.constituent_address = writer.email
     elif kind is Kind.OUTGOING:
@@ -93,10 +92,10 @@ def _same_domain_as_office(sender: Address, env: StepEnv) -> bool:
     return any(office.endswith("@" + domain) for office in env.settings.office_addresses)
 
 
-def _hints(sender: Address, body: str) -> ContactHints:
+def _hints(sender: Address, parsed: ParsedMessage, forwarded: bool) -> ContactHints:
     """Name from the From header (in reading order), else the signature; address and phone
-    from the signature."""
-    contact = extract_contact(body)
+    from the signature (of the constituent's own words, below the office's forward)."""
+    contact = extract_contact(forwarded_text(parsed.text)) if forwarded else parsed.contact
     return ContactHints(
         name=reading_order(sender.name) or (contact.name or ""),
         address="\n".join(contact.address_lines),

@@ -6,6 +6,9 @@ import enum
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
+
+from inbox.signature import ContactDetails, extract_contact
 
 
 class Kind(enum.StrEnum):
@@ -101,6 +104,12 @@ class ParsedMessage:
         """First value of a header, or "" when absent."""
         values = self.headers.get(name.lower())
         return values[0] if values else ""
+
+    @cached_property
+    def contact(self) -> ContactDetails:
+        """The writer's signature: read once, by the parse worker when there is one (it has
+        cores to spare while the steps run), and carried back with the message."""
+        return extract_contact(self.text)
 
 
 SENT_FOLDER_NAMES = frozenset({"sent", "sent items", "sent messages", "sent mail", "sent-mail"})

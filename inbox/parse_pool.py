@@ -104,7 +104,7 @@ class ParsePool:
             return None
         if self._starting is not None and not self._starting.done():
             return None  # the worker is still starting (a second or so): no waiting for it
-        return self._executor.submit(_parse_all, list(raws), self.max_attachment_bytes)
+        return self._executor.submit(_read_ahead, list(raws), self.max_attachment_bytes)
 
 
 @contextmanager
@@ -145,6 +145,16 @@ def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:
 
 def _parse_all(raws: list[bytes], max_attachment_bytes: int) -> list[Parsed]:
     return [parse_or_failure(raw, max_attachment_bytes) for raw in raws]
+
+
+def _read_ahead(raws: list[bytes], max_attachment_bytes: int) -> list[Parsed]:
+    """In the worker: parse, and read what the steps would read next from the message
+    alone (its signature), so the main process, the busier one, need not."""
+    parsed = _parse_all(raws, max_attachment_bytes)
+    for message in parsed:
+        if isinstance(message, ParsedMessage):
+            message.contact  # noqa: B018 (computed and kept, to go back with the message)
+    return parsed
 
 
 def ahead(
