@@ -14,7 +14,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 from crm.casenumbers import NumberBlock, next_reference
 from crm.db import chunks, insert_loaded, plain_rows
 from crm.errors import NotFound
-from crm.later import WrittenLater
 from crm.models import Case, Message, TimelineEntry
 from crm.types import utcnow
 
@@ -158,10 +157,13 @@ def _open_case_on_subject() -> Any:
     )
 
 
-def touch(session: Session, case: Case, when: datetime, later: WrittenLater | None = None) -> None:
+def touch(
+    session: Session, case: Case, when: datetime, later: list[tuple[int, datetime]] | None = None
+) -> None:
     """Last activity only moves forward, whatever order old mail is imported in.
 
-    A stored case gets one plain UPDATE, at once or with the batch's others (`later`):
+    A stored case gets one plain UPDATE, at once or with the batch's others (`later`, the
+    moves crm.later writes at the batch's end):
     ingest touches a case with nearly every message, and the unit of work's flush for it
     cost several times the statement. (A savepoint's rollback does not undo the value in
     memory: see inbox.pipeline.)
@@ -172,7 +174,7 @@ def touch(session: Session, case: Case, when: datetime, later: WrittenLater | No
         case.last_activity_at = when
         return
     if later is not None:
-        later.touches.append((case.id, when))
+        later.append((case.id, when))
     else:
         session.connection().execute(_touch_statement(), {"case_id": case.id, "when": when})
     set_committed_value(case, "last_activity_at", when)

@@ -190,7 +190,7 @@ def add_to_timeline(
         later.timeline.append(entry)
     else:
         insert_rows(session, TimelineEntry, [entry])
-    touch(session, case, occurred, later)
+    touch(session, case, occurred, later.touches if later is not None else None)
 
 
 def _store_attachment(session: Session, message: Message, attachment: StoredAttachment) -> None:
