@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import itertools
+import threading
 
-from sqlalchemy import event, select, text
+from sqlalchemy import event, func, select, text
 
 from crm import constituents
 from crm.constituents import ContactHints
 from crm.db import Database, insert_rows
 from crm.heldback import held_back, holding_back
-from crm.models import Constituent, ConstituentEmail
+from crm.models import Case, Constituent, ConstituentEmail, Message
 from inbox.batches import run_batch
 from inbox.message import Source
 from inbox.parse import parse
@@ -134,3 +135,42 @@ def test_a_batch_writes_in_a_few_statements_not_several_per_message(database, pi
     # Then the second ran without savepoints, in well under two statements a message
     assert not any(statement.startswith("SAVEPOINT") for statement in statements)
     assert len(statements) < 200, f"{len(statements)} statements for 100 messages"
+
+
+def test_two_batches_at_once_share_out_ids_and_case_numbers_without_clash_or_gap(
+    database, pipeline
+):
+    """Say a `mailbag import` while the ingest daemon runs: each batch takes ids and case
+    numbers ahead; neither may take the other's, nor leave a number unused."""
+    errors: list[BaseException] = []
+
+    def letters(who: str) -> list[bytes]:
+        """Forty letters that open cases, and ten out-of-office replies that do not (so a
+        batch takes more numbers ahead than it uses)."""
+        away = {"Auto-Submitted": "auto-replied"}
+        return [
+            make_message(sender=f"{who}{n} <{who}{n}@example.com>", subject=f"{who} {n}")
+            for n in range(40)
+        ] + [make_message(sender=f"x{n}@{who}.example.com", headers=away) for n in range(10)]
+
+    def ingest(mail: list[bytes]) -> None:
+        try:
+            items = [(raw, Source("INBOX", 1, next(_uids))) for raw in mail]
+            counts = run_batch(database, pipeline, items, parsed=[parse(raw) for raw in mail])
+            assert counts.stored == len(mail), counts.describe()
+        except BaseException as error:  # reported by the test, not lost in the thread
+            errors.append(error)
+
+    run_batch(database, pipeline, [(make_message(), Source("INBOX", 1, next(_uids)))])
+    batches = [letters("ann"), letters("bob")]
+    threads = [threading.Thread(target=ingest, args=(mail,)) for mail in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    with database.session() as session:
+        references = sorted(session.scalars(select(Case.reference)))
+        messages = session.scalar(select(func.count()).select_from(Message))
+    assert references == [f"MB-2026-{n:06d}" for n in range(1, 82)]
+    assert messages == 101
