@@ -42,8 +42,7 @@ class NumberBlock:
         key = (prefix, year)
         if key not in self._next or self._next[key] > self._top[key]:
             top = _advance(session, prefix, year, self.size)
-            self._next.setdefault(key, top - self.size + 1)
-            self._top[key] = top
+            self._next[key], self._top[key] = top - self.size + 1, top
         number = self._next[key]
         self._next[key] = number + 1
         return number
