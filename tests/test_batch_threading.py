@@ -150,13 +150,15 @@ def second_database(
 def ingest(
     database: Database, pipeline: Pipeline, batches: list[list[tuple[bytes, str]]], staff_at: int
 ) -> None:
-    """Each batch as IMAP ingest runs one (parsed ahead, so with its indexes); once
+    """Each batch of several as IMAP ingest runs one (parsed ahead, so with its indexes), a
+    batch of one parsed by its steps (no indexes: every answer from the database); once
     `staff_at` messages are in, staff close X's case about noise."""
     uids = iter(range(1, 10_000))
     done = 0
     for batch in batches:
         items = [(raw, Source(folder, 1, next(uids))) for raw, folder in batch]
-        run_batch(database, pipeline, items, parsed=[parse(raw) for raw, _ in batch])
+        ahead = [parse(raw) for raw, _ in batch] if len(batch) > 1 else None
+        run_batch(database, pipeline, items, parsed=ahead)
         done += len(batch)
         if done == staff_at:
             close_noise_case(database)
