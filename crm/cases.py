@@ -78,8 +78,7 @@ def newest_with_case(session: Session, message_ids: Collection[str]) -> dict[str
             )
         )
         for message_id, pk, case_id in rows:
-            if message_id not in newest or pk > newest[message_id][0]:
-                newest[message_id] = (pk, case_id)
+            newest[message_id] = max((pk, case_id), newest.get(message_id, (pk, case_id)))
     return newest
 
 

@@ -151,6 +151,7 @@ def _needed_by(clause: Any) -> frozenset[Table] | None:
     }
     needed: set[Table] = set()
     pending: list[Table] = [table for table in named if table is not None]
+    every = list(Base.metadata.tables.values())
     while pending:
         table = pending.pop()
         if table in needed:
@@ -160,8 +161,7 @@ def _needed_by(clause: Any) -> frozenset[Table] | None:
         changers = (_table(name) for name in _CHANGED_BY_TRIGGERS.get(table.name, ()))
         pending.extend(changer for changer in changers if changer is not None)
         if isinstance(clause, Delete):  # rows that would refer to the deleted ones
-            tables = list(Base.metadata.tables.values())
-            pending.extend(child for child in tables if table in _parents(child))
+            pending.extend(child for child in every if table in _parents(child))
     return frozenset(needed)
 
 

@@ -34,8 +34,7 @@ class ThreadIndex:
         """A message of the batch was stored on a case, or put on one."""
         if not message_id or case_id is None:
             return
-        if message_id not in self.newest or pk > self.newest[message_id][0]:
-            self.newest[message_id] = (pk, case_id)
+        self.newest[message_id] = max((pk, case_id), self.newest.get(message_id, (pk, case_id)))
 
 
 def named(parsed: ParsedMessage) -> list[str]:

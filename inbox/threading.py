@@ -109,11 +109,13 @@ def by_subject(ctx: MessageContext, env: StepEnv) -> tuple[Case, str] | None:
 
 def _open_case_on(env: StepEnv, constituent_id: int, subject_key: str) -> Case | None:
     """Their newest open case on the subject: from the batch's index when it knows them."""
+    if not subject_key:
+        return None
     index: OpenCases | None = env.memo.values.get(OPEN_CASES)
     if index is None or not index.knows(constituent_id):
         return cases.open_case_on_subject(env.session, constituent_id, subject_key)
     case_id = index.case_on(constituent_id, subject_key[: cases.SUBJECT_KEY_LENGTH])
-    return env.session.get(Case, case_id) if subject_key and case_id is not None else None
+    return env.session.get(Case, case_id) if case_id is not None else None
 
 
 FINDERS: tuple[Finder, ...] = (

@@ -37,6 +37,21 @@ def at(hours: int) -> datetime:
     return DAY + timedelta(hours=hours)
 
 
+def council_reply(
+    name: str, in_reply_to: str, date: datetime, references: str | None = None
+) -> bytes:
+    """The housing team's answer about X's bins, as <name@council>."""
+    return make_message(
+        sender=COUNCIL,
+        to=OFFICE,
+        subject="Re: Your bins",
+        in_reply_to=in_reply_to,
+        references=references,
+        message_id=f"<{name}@council>",
+        date=date,
+    )
+
+
 def earlier_mail() -> list[tuple[bytes, str]]:
     """What a first batch brings: two of X's cases, and generated correspondence."""
     own = [
@@ -60,24 +75,9 @@ def later_mail() -> list[tuple[bytes, str]]:
         make_message(sender=Y, subject="Trees on Elm Road", message_id="<m7@y>", date=at(33)),
         make_message(sender=Y, subject="Trees on Elm Road", message_id="<m8@y>", date=at(34)),
         # the council answers a letter the office sent that is only read later (from Sent)
-        make_message(
-            sender=COUNCIL,
-            to=OFFICE,
-            subject="Re: Your bins",
-            in_reply_to="<out1@office>",
-            message_id="<m9@council>",
-            date=at(36),
-        ),
+        council_reply("m9", "<out1@office>", at(36)),
         # and a reply to that reply, before its parent has a case
-        make_message(
-            sender=COUNCIL,
-            to=OFFICE,
-            subject="Re: Your bins",
-            in_reply_to="<m9@council>",
-            references="<out1@office> <m9@council>",
-            message_id="<m10@council>",
-            date=at(37),
-        ),
+        council_reply("m10", "<m9@council>", at(37), references="<out1@office> <m9@council>"),
         # Y answers by References only
         make_message(
             sender=Y, subject="Re: Trees", references="<m7@y>", message_id="<m11@y>", date=at(38)
@@ -92,14 +92,7 @@ def later_mail() -> list[tuple[bytes, str]]:
         date=at(35),
     )
     # after the Sent copy adopts the council's replies, one more answers the second of them
-    last = make_message(
-        sender=COUNCIL,
-        to=OFFICE,
-        subject="Re: Your bins",
-        in_reply_to="<m10@council>",
-        message_id="<m12@council>",
-        date=at(39),
-    )
+    last = council_reply("m12", "<m10@council>", at(39))
     # three people send the same campaign letter: the third makes it a campaign, and the
     # first two letters' cases are closed into it; then the first writes again, no headers
     body = "\n\n".join(TEMPLATES["libraries"][1])

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from crm.db import chunks, insert_rows
+from crm.db import AnySelect, chunks, insert_rows
 from crm.models import Case
 from crm.tags import history as tag_history
 from crm.tags.errors import TagError
@@ -120,9 +121,13 @@ def rows_of_cases(session: Session, case_ids: Collection[int]) -> dict[int, list
 
 
 def _rows(session: Session, case_id: int) -> list[CaseTag]:
-    return list(
-        session.scalars(select(CaseTag).where(CaseTag.case_id == case_id).order_by(CaseTag.id))
-    )
+    return list(session.scalars(_rows_of_case(), {"case_id": case_id}))
+
+
+@functools.cache  # one statement object, reused: see crm.db.built_once
+def _rows_of_case() -> AnySelect:
+    """Ingest reads a case's tags for most replies: one statement, not one per reply."""
+    return select(CaseTag).where(CaseTag.case_id == bindparam("case_id")).order_by(CaseTag.id)
 
 
 def _tagging(row: CaseTag, index: TaxonomyIndex) -> Tagging:
