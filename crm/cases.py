@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from crm.casenumbers import NumberBlock, next_reference
-from crm.db import chunks, insert_loaded, plain_rows
+from crm.db import chunks, insert_loaded, new_row, plain_rows
 from crm.errors import NotFound
 from crm.models import Case, Message, TimelineEntry
 from crm.types import utcnow
@@ -33,7 +33,8 @@ def open_case(
     numbers: NumberBlock | None = None,
 ) -> Case:
     """A new open case with the next reference (from `numbers` when the caller took some)."""
-    case = Case(
+    case = new_row(
+        Case,
         reference=next_reference(session, prefix, opened_at.year, numbers),
         subject=subject,
         subject_key=subject_key[:SUBJECT_KEY_LENGTH],

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from crm.blobs import store_blob
 from crm.cases import touch
-from crm.db import insert_ignore, insert_loaded, insert_rows, present
+from crm.db import insert_ignore, insert_loaded, insert_rows, new_row, present
 from crm.later import WrittenLater
 from crm.models import Attachment, Case, Message, MessageSource, TimelineEntry
 
@@ -140,7 +140,8 @@ def record_message(
 ) -> Message:
     """Insert the message and its attachments, and its timeline entry when it has a case
     (that with the batch's others when `later` is given)."""
-    message = Message(
+    message = new_row(
+        Message,
         dedupe_key=new.dedupe_key,
         message_id=new.message_id,
         blob_sha256=new.blob_sha256,

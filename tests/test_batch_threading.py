@@ -1,8 +1,9 @@
-"""A batch threads its messages exactly as it would one at a time.
+"""A batch threads and tags its messages exactly as it would one at a time.
 
-Within a batch, threading answers from indexes asked once before it (inbox.thread_index)
-and new rows are written late (crm.heldback); one message at a time, every answer comes
-from the database. The same mail, both ways, must give the same cases and reasons.
+Within a batch, threading answers from indexes asked once before it (inbox.thread_index),
+tagging from tag rows read with the whole batch's, and new rows are written late
+(crm.heldback); one message at a time, every answer comes from the database. The same mail,
+both ways, must give the same cases, reasons and tags.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from sqlalchemy import select
 from crm import cases
 from crm.db import Database
 from crm.models import Case, Message
+from crm.tags.models import CaseTag, TagEvent, TagValue
+from inbox import batches
 from inbox.batches import run_batch
 from inbox.message import Source
 from inbox.parse import parse
@@ -177,15 +180,59 @@ def threads(database: Database) -> dict[str, tuple[str | None, str]]:
         return {message_id: (reference, reason) for message_id, reference, reason in rows}
 
 
-def test_a_batch_threads_as_one_message_at_a_time(database, second_database, settings):
+def tags(database: Database) -> dict[str, list[tuple[object, ...]]]:
+    """Each case's tags, and the history of its tags, as a reader would see them."""
+    found: dict[str, list[tuple[object, ...]]] = {}
+    with database.session() as session:
+        rows = session.execute(
+            select(
+                Case.reference,
+                CaseTag.axis,
+                CaseTag.slot,
+                TagValue.path,
+                CaseTag.source,
+                CaseTag.reason,
+                CaseTag.tagged_at,
+            )
+            .join(CaseTag, CaseTag.case_id == Case.id)
+            .join(TagValue, TagValue.id == CaseTag.tag_id)
+        )
+        for reference, *row in rows:
+            found.setdefault(reference, []).append(tuple(row))
+        events = session.execute(
+            select(Case.reference, TagEvent.action, TagEvent.detail).join(
+                TagEvent, TagEvent.case_id == Case.id
+            )
+        )
+        for reference, *event in events:
+            found.setdefault(reference, []).append(tuple(event))
+    return {reference: sorted(map(str, rows)) for reference, rows in found.items()}  # type: ignore[misc]
+
+
+def test_a_batch_threads_and_tags_as_one_message_at_a_time(
+    database, second_database, settings, monkeypatch
+):
     pipeline = Pipeline(settings)
     first, second = earlier_mail(), later_mail()
+    runs: list[bool] = []
+    whole_batch = batches._run
+
+    def recording(*args, isolated, **kwargs):
+        runs.append(isolated)
+        return whole_batch(*args, isolated=isolated, **kwargs)
+
+    monkeypatch.setattr(batches, "_run", recording)
     # Given the same mail, in two batches into one database and one by one into the other
     ingest(database, pipeline, [first, second], staff_at=len(first))
+    assert runs == [False, False]  # each batch went through whole, not redone one by one
     ingest(second_database, pipeline, [[item] for item in [*first, *second]], len(first))
     # Then every message is on the same case, for the same reason
     batched, alone = threads(database), threads(second_database)
     assert batched == alone
+    # And every case has the same tags, for the same reasons, with the same history
+    tagged = tags(database)
+    assert tagged == tags(second_database)
+    assert sum(len(rows) for rows in tagged.values()) > 4 * len(tagged)
     # And the mail meant to test each way of threading did (not all "new case")
     assert batched["m4@x"][0] == batched["m1@x"][0]
     assert batched["m5@x"][0] == batched["m2@x"][0] == batched["m6@x"][0]

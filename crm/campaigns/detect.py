@@ -104,7 +104,8 @@ def similar(session: Session, fp: Fingerprint, threshold: float) -> list[Match]:
     One round trip: the letters sharing most band keys (an index search per key), joined
     to their signatures, then compared here on the whole signature.
     """
-    rows = session.connection().execute(_similar_statement(), {"keys": fp.band_keys()}).all()
+    keys = {f"key{band}": key for band, key in enumerate(fp.band_keys())}
+    rows = session.connection().execute(_similar_statement(), keys).all()
     found = []
     for signature_id, key, constituent_id, campaign_id, data in rows:
         score = similarity(fp.values, from_bytes(data))
@@ -153,12 +154,13 @@ def store(
 
 @cache
 def _similar_statement() -> Select[int, str, int, int | None, bytes]:
-    """The signatures sharing most of the band keys bound as `keys`."""
+    """The signatures sharing most of the band keys bound as `key0`, `key1`...: one bound
+    value each, not an expanding list, so the statement is compiled once, not per letter."""
     bands, signatures = _bands(), _signatures()
     shared = func.count().label("shared")
     ranked = (
         select(bands.c.signature_id, shared)
-        .where(bands.c.band_key.in_(bindparam("keys", expanding=True)))
+        .where(bands.c.band_key.in_([bindparam(f"key{band}") for band in range(BANDS)]))
         .group_by(bands.c.signature_id)
         .order_by(shared.desc(), bands.c.signature_id.desc())
         .limit(CANDIDATES)
