@@ -2,9 +2,10 @@
 
 Ingest inserts several rows for each message (the person, the case, the message, its
 tags), each its own round trip; on PostgreSQL the round trips were most of the cost. Held
-back, a batch's new rows go in one multi-row INSERT per table, just before a statement that
-could see them runs on the transaction's connection (or before the commit), so every query
-still sees every row written before it: the ORM's autoflush, for plain rows. Which rows a
+back, a batch's new rows go in one multi-row INSERT per table (on PostgreSQL one COPY:
+crm.copyrows), just before a statement that could see them runs on the transaction's
+connection (or before the commit), so every query still sees every row written before it:
+the ORM's autoflush, for plain rows. Which rows a
 statement could see is read from the tables it names, the tables those refer to, and the
 triggers that copy one table's rows onto another; a statement that cannot be read that way
 (text, the ORM's joined loading, a savepoint) writes all. `exec_driver_sql` passes no
@@ -39,6 +40,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import RollbackToSavepointClause
 from sqlalchemy.sql.util import find_tables
 
+from crm.copyrows import can_copy, copy_rows
 from crm.models import Base
 
 HELD_BACK = "mailbag.held_back"  # the key in session.info while rows are held back
@@ -79,7 +81,7 @@ class HeldBack:
             wanted = [table for table in self._rows if tables is None or table in tables]
             for table in sorted(wanted, key=lambda table: order.get(table, len(order))):
                 for same_columns in _by_columns(self._rows.pop(table)):
-                    self.connection.execute(insert(table), same_columns)
+                    _write(self.connection, table, same_columns)
         finally:
             self._writing = False
 
@@ -199,6 +201,14 @@ def _parents(table: Table) -> list[Table]:
 
 def _table(name: str) -> Table | None:
     return Base.metadata.tables.get(name)
+
+
+def _write(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL: by COPY (crm.copyrows); else one executemany."""
+    if connection.dialect.name == "postgresql" and can_copy(table, tuple(rows[0])):
+        copy_rows(connection, table, rows)
+    else:
+        connection.execute(insert(table), rows)
 
 
 def _by_columns(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
