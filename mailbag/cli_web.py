@@ -16,7 +16,7 @@ from inbox.retry import retry
 from mailbag import wiring
 from mailbag.cli_support import friendly_errors
 from mailbag.serving import serve_with_workers
-from web.app import create_app, freeze_start_up
+from web.app import create_app
 
 
 def secret_key(settings: Settings) -> str:
@@ -44,7 +44,7 @@ def web_app(app: wiring.App) -> Litestar:
 def run_server(app: Litestar, host: str, port: int) -> None:
     import uvicorn
 
-    freeze_start_up()
+    wiring.freeze_start_up()
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
 
 
@@ -74,7 +74,7 @@ def serve(host: str, port: int, workers: int) -> None:
 def worker_app() -> Litestar:
     """What each of `serve --workers` processes serves (built there, from the settings)."""
     app = web_app(wiring.build())
-    freeze_start_up()
+    wiring.freeze_start_up()
     return app
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
@@ -162,15 +161,6 @@ async def _take_turns(threads: int) -> None:
     work; more processes (`mailbag serve --workers N`) use more cores."""
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="mailbag-web")
     asyncio.get_running_loop().set_default_executor(pool)
-
-
-def freeze_start_up() -> None:
-    """For a server process, once its app is built: keep what start-up made (about 200,000
-    objects: the app, SQLAlchemy's mappers and tables) out of the garbage collector's way
-    for good. They live as long as the process, and each full collection walked them all,
-    a pause of 50-100 ms for every request in flight. Not for tests, which build many apps."""
-    gc.collect()
-    gc.freeze()
 
 
 def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
