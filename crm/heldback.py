@@ -2,8 +2,8 @@
 
 Ingest inserts several rows for each message (the person, the case, the message, its
 tags), each its own round trip; on PostgreSQL the round trips were most of the cost. Held
-back, a batch's new rows go in one multi-row INSERT per table (on PostgreSQL one COPY:
-crm.copyrows), just before a statement that could see them runs on the transaction's
+back, a batch's new rows go in one statement per table (crm.bulkrows: on PostgreSQL a
+COPY), just before a statement that could see them runs on the transaction's
 connection (or before the commit), so every query still sees every row written before it:
 the ORM's autoflush, for plain rows. Which rows a
 statement could see is read from the tables it names, the tables those refer to, and the
@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import RollbackToSavepointClause
 from sqlalchemy.sql.util import find_tables
 
-from crm.copyrows import can_copy, copy_rows
+from crm.bulkrows import can_write, write_rows
 from crm.models import Base
 
 HELD_BACK = "mailbag.held_back"  # the key in session.info while rows are held back
@@ -204,9 +204,9 @@ def _table(name: str) -> Table | None:
 
 
 def _write(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """PostgreSQL: by COPY (crm.copyrows); else one executemany."""
-    if connection.dialect.name == "postgresql" and can_copy(table, tuple(rows[0])):
-        copy_rows(connection, table, rows)
+    """In bulk (crm.bulkrows), or as SQLAlchemy's executemany where a default is SQL."""
+    if can_write(table, tuple(rows[0])):
+        write_rows(connection, table, rows)
     else:
         connection.execute(insert(table), rows)
 

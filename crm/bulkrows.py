@@ -1,15 +1,18 @@
-"""Rows into a PostgreSQL table by COPY, each value converted as SQLAlchemy converts it.
+"""Many new rows into one table, each value converted as SQLAlchemy converts it, without
+SQLAlchemy's work for each row.
 
-A batch's rows went as one multi-row INSERT per table: thousands of placeholders, which
-psycopg finds by parsing the statement in Python, and it keeps the result only for short
-statements. That parse was a fifth of ingest's time on PostgreSQL. COPY sends the rows as
-data: no statement to parse, and less for the server to plan.
+A batch's rows went as one executemany INSERT per table. On PostgreSQL that is one
+multi-row INSERT of thousands of placeholders, which psycopg finds by parsing the statement
+in Python, keeping the result only for short statements: a fifth of ingest's time. COPY
+sends the rows as data, with nothing to parse and less for the server to plan. On SQLite,
+SQLAlchemy built a parameter dictionary for every row before the driver's executemany; the
+rows now go to the driver as tuples.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,17 +25,23 @@ Convert = Callable[[Any], Any]
 
 @dataclass(frozen=True)
 class _Plan:
-    """How rows with one set of columns are copied: the statement, then for each column
-    copied, the row's key (or None: a default made here) and the conversion."""
+    """How rows with one set of keys are written: the statement, then for each column
+    written, the row's key (or a default made here) and the conversion."""
 
     statement: str
     given: tuple[tuple[str, Convert | None], ...]
     made: tuple[tuple[Callable[[], Any], Convert | None], ...]
 
+    def values(self, rows: list[dict[str, Any]]) -> Iterator[tuple[Any, ...]]:
+        for row in rows:
+            given = [_converted(row[key], convert) for key, convert in self.given]
+            made = [_converted(make(), convert) for make, convert in self.made]
+            yield (*given, *made)
 
-def can_copy(table: Table, keys: tuple[str, ...]) -> bool:
-    """Whether every column the rows leave out can be filled here or by the server: not a
-    default given as SQL (COPY cannot run it)."""
+
+def can_write(table: Table, keys: tuple[str, ...]) -> bool:
+    """Whether every column the rows leave out can be filled here or by the database: not
+    one whose default is SQL for SQLAlchemy to put in the statement."""
     return all(
         column.default is None or not column.default.is_clause_element
         for column in table.c
@@ -40,19 +49,24 @@ def can_copy(table: Table, keys: tuple[str, ...]) -> bool:
     )
 
 
-def copy_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Rows that all have the same keys (`can_copy`). Columns they leave out get their
+def write_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Rows that all have the same keys (`can_write`). Columns they leave out get their
     Python-side defaults here, as an INSERT through SQLAlchemy would give them; the rest
-    (ids from a sequence, server defaults, generated columns) the server fills in."""
+    (ids, server defaults, generated columns) the database fills in."""
     plan = _plan(table, tuple(rows[0]), connection.dialect)
+    if connection.dialect.name == "postgresql":
+        _copy(connection, plan, rows)
+    else:
+        connection.exec_driver_sql(plan.statement, list(plan.values(rows)))
+
+
+def _copy(connection: Connection, plan: _Plan, rows: list[dict[str, Any]]) -> None:
     driver = connection.connection.driver_connection
     assert driver is not None  # an open transaction's connection
     try:
         with driver.cursor() as cursor, cursor.copy(plan.statement) as copy:
-            for row in rows:
-                given = [_converted(row[key], convert) for key, convert in plan.given]
-                made = [_converted(make(), convert) for make, convert in plan.made]
-                copy.write_row(given + made)
+            for values in plan.values(rows):
+                copy.write_row(values)
     except connection.dialect.loaded_dbapi.Error as error:
         base = connection.dialect.loaded_dbapi.Error
         raise DBAPIError.instance(plan.statement, None, error, base) from error
@@ -66,10 +80,15 @@ def _converted(value: Any, convert: Convert | None) -> Any:
 def _plan(table: Table, keys: tuple[str, ...], dialect: Dialect) -> _Plan:
     quote = dialect.identifier_preparer
     made = [column for column in table.c if column.key not in keys and _made_here(column)]
-    copied = [table.c[key] for key in keys] + made
-    names = ", ".join(quote.quote(column.name) for column in copied)
+    written = [table.c[key] for key in keys] + made
+    names = ", ".join(quote.quote(column.name) for column in written)
+    target = f"{quote.format_table(table)} ({names})"
+    if dialect.name == "postgresql":
+        statement = f"COPY {target} FROM STDIN"
+    else:
+        statement = f"INSERT INTO {target} VALUES ({', '.join('?' for _ in written)})"
     return _Plan(
-        statement=f"COPY {quote.format_table(table)} ({names}) FROM STDIN",
+        statement=statement,
         given=tuple((key, _conversion(table.c[key], dialect)) for key in keys),
         made=tuple((_default(column), _conversion(column, dialect)) for column in made),
     )

@@ -1,24 +1,19 @@
-"""Held rows go to PostgreSQL by COPY (crm.copyrows): they must read back exactly as the
-same rows written by INSERT, defaults included, and a refused row must fail as an INSERT
-would."""
+"""Held rows are written in bulk (crm.bulkrows: PostgreSQL by COPY, SQLite straight to the
+driver): they must read back exactly as the same rows written by SQLAlchemy's INSERT,
+defaults included, and a refused row must fail as an INSERT would."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from crm.copyrows import can_copy, copy_rows
-from crm.db import Database
+from crm.bulkrows import can_write, write_rows
 from crm.models import Blob
 from crm.tags.models import TagEvent
 from tagging.axes import Axis
-from tests.support import databases
-
-pytestmark = pytest.mark.postgres
 
 AWKWARD = [
     "tab\there, newline\nthere, carriage\rreturn",
@@ -27,11 +22,6 @@ AWKWARD = [
     "Zoë Łukasz Siobhán 日本語 🙂",
     "",
 ]
-
-
-@pytest.fixture
-def pg(postgres_url: str) -> Iterator[Database]:
-    yield from databases.postgres_database(postgres_url)
 
 
 def _events(texts: list[str], who: str) -> list[dict[str, object]]:
@@ -46,44 +36,46 @@ def _table(model: type[object]) -> Table:
     return model.__table__  # type: ignore[attr-defined,no-any-return]
 
 
-def test_copied_rows_read_back_as_inserted_ones_with_the_defaults_filled_in(pg):
+def test_rows_written_in_bulk_read_back_as_inserted_ones_with_the_defaults_filled_in(database):
     events = _table(TagEvent)
     before = datetime.now(UTC)
-    with pg.engine.begin() as connection:
-        copy_rows(connection, events, _events(AWKWARD, "copied"))
+    with database.engine.begin() as connection:
+        write_rows(connection, events, _events(AWKWARD, "bulk"))
         connection.execute(insert(events), _events(AWKWARD, "inserted"))
-    with pg.engine.connect() as connection:
+    with database.engine.connect() as connection:
         rows = connection.execute(
             select(events.c.who, events.c.axis, events.c.detail, events.c.at, events.c.case_id)
         ).all()
-    copied = [row[1:3] for row in rows if row.who == "copied"]
+    bulk = [row[1:3] for row in rows if row.who == "bulk"]
     inserted = [row[1:3] for row in rows if row.who == "inserted"]
-    assert copied == inserted == [(e["axis"], e["detail"]) for e in _events(AWKWARD, "")]
+    assert bulk == inserted == [(e["axis"], e["detail"]) for e in _events(AWKWARD, "")]
     # The Python-side default (the time) was filled in, as an INSERT fills it
     assert all(row.at >= before and row.at.tzinfo is not None for row in rows)
     assert all(row.case_id is None for row in rows)
 
 
-def test_copied_bytes_arrive_byte_for_byte(pg):
+def test_bytes_written_in_bulk_arrive_byte_for_byte(database):
     data = bytes(range(256)) * 3 + b"\\x00\\N\t\n"
-    with pg.engine.begin() as connection:
-        copy_rows(connection, _table(Blob), [{"sha256": "a" * 64, "size": len(data), "data": data}])
-    with pg.engine.connect() as connection:
+    with database.engine.begin() as connection:
+        write_rows(
+            connection, _table(Blob), [{"sha256": "a" * 64, "size": len(data), "data": data}]
+        )
+    with database.engine.connect() as connection:
         stored = connection.execute(select(_table(Blob).c.data)).scalar_one()
     assert stored == data
 
 
-def test_a_refused_row_fails_as_an_insert_would(pg):
+def test_a_refused_row_fails_as_an_insert_would(database):
     row = {"sha256": "b" * 64, "size": 1, "data": b"x"}
-    with pg.engine.begin() as connection:
-        copy_rows(connection, _table(Blob), [row])
-    with pytest.raises(IntegrityError), pg.engine.begin() as connection:
-        copy_rows(connection, _table(Blob), [row])
+    with database.engine.begin() as connection:
+        write_rows(connection, _table(Blob), [row])
+    with pytest.raises(IntegrityError), database.engine.begin() as connection:
+        write_rows(connection, _table(Blob), [row])
 
 
 def test_rows_leaving_out_a_column_with_an_sql_default_are_not_copied():
-    assert can_copy(_table(TagEvent), ("action", "detail"))
-    assert not can_copy(_fake_table_with_sql_default(), ("id",))
+    assert can_write(_table(TagEvent), ("action", "detail"))
+    assert not can_write(_fake_table_with_sql_default(), ("id",))
 
 
 def _fake_table_with_sql_default() -> Table:
@@ -97,8 +89,8 @@ def _fake_table_with_sql_default() -> Table:
     )
 
 
-def test_values_go_through_our_column_types_as_for_an_insert(pg):
+def test_values_go_through_our_column_types_as_for_an_insert(database):
     """A time without a zone is refused (crm.types.UTCDateTime), not stored as local time."""
     naive = {"action": "case tag", "detail": "", "who": "", "at": datetime(2026, 3, 1, 9, 0)}
-    with pytest.raises(ValueError, match="naive datetime"), pg.engine.begin() as connection:
-        copy_rows(connection, _table(TagEvent), [naive])
+    with pytest.raises(ValueError, match="naive datetime"), database.engine.begin() as connection:
+        write_rows(connection, _table(TagEvent), [naive])
