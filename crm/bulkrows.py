@@ -76,7 +76,7 @@ def _converted(value: Any, convert: Convert | None) -> Any:
     return value if convert is None else convert(value)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=512)  # a table's few sets of keys, for each engine
 def _plan(table: Table, keys: tuple[str, ...], dialect: Dialect) -> _Plan:
     quote = dialect.identifier_preparer
     made = [column for column in table.c if column.key not in keys and _made_here(column)]

@@ -3,13 +3,13 @@
 Ingest inserts several rows for each message (the person, the case, the message, its
 tags), each its own round trip; on PostgreSQL the round trips were most of the cost. Held
 back, a batch's new rows go in one statement per table (crm.bulkrows: on PostgreSQL a
-COPY), just before a statement that could see them runs on the transaction's
-connection (or before the commit), so every query still sees every row written before it:
-the ORM's autoflush, for plain rows. Which rows a
-statement could see is read from the tables it names, the tables those refer to, and the
-triggers that copy one table's rows onto another; a statement that cannot be read that way
-(text, the ORM's joined loading, a savepoint) writes all. `exec_driver_sql` passes no
-hook: nothing runs it while rows are held.
+COPY), just before a statement that could see them runs on the transaction's connection
+(or before the commit), so every query still sees every row written before it: the ORM's
+autoflush, for plain rows. Which rows a statement could see is read from the tables it
+names, the tables those refer to, and the triggers that copy one table's rows onto another;
+a statement that cannot be read that way (text, the ORM's joined loading, a savepoint)
+writes all. `exec_driver_sql` passes no hook: nothing but the writing itself runs it while
+rows are held.
 
 Rows that the caller needs an id for get one chosen here, from a block taken ahead
 (PostgreSQL: the table's sequence; SQLite: above the largest, the transaction holding the

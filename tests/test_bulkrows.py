@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Column, DateTime, Integer, MetaData, Table, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from crm.bulkrows import can_write, write_rows
@@ -73,14 +73,12 @@ def test_a_refused_row_fails_as_an_insert_would(database):
         write_rows(connection, _table(Blob), [row])
 
 
-def test_rows_leaving_out_a_column_with_an_sql_default_are_not_copied():
+def test_rows_leaving_out_a_column_with_an_sql_default_are_left_to_sqlalchemy():
     assert can_write(_table(TagEvent), ("action", "detail"))
     assert not can_write(_fake_table_with_sql_default(), ("id",))
 
 
 def _fake_table_with_sql_default() -> Table:
-    from sqlalchemy import Column, DateTime, Integer, MetaData, func
-
     return Table(
         "t",
         MetaData(),
