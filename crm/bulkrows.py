@@ -79,7 +79,7 @@ def _converted(value: Any, convert: Convert | None) -> Any:
 @functools.lru_cache(maxsize=512)  # a table's few sets of keys, for each engine
 def _plan(table: Table, keys: tuple[str, ...], dialect: Dialect) -> _Plan:
     quote = dialect.identifier_preparer
-    made = [column for column in table.c if column.key not in keys and _made_here(column)]
+    made = [column for column in table.c if column.key not in keys and _python_side(column)]
     written = [table.c[key] for key in keys] + made
     names = ", ".join(quote.quote(column.name) for column in written)
     target = f"{quote.format_table(table)} ({names})"
@@ -90,20 +90,25 @@ def _plan(table: Table, keys: tuple[str, ...], dialect: Dialect) -> _Plan:
     return _Plan(
         statement=statement,
         given=tuple((key, _conversion(table.c[key], dialect)) for key in keys),
-        made=tuple((_default(column), _conversion(column, dialect)) for column in made),
+        made=tuple(
+            (functools.partial(python_default, column), _conversion(column, dialect))
+            for column in made
+        ),
     )
 
 
-def _made_here(column: Column[Any]) -> bool:
-    return column.default is not None and (column.default.is_scalar or column.default.is_callable)
-
-
-def _default(column: Column[Any]) -> Callable[[], Any]:
+def python_default(column: Column[Any]) -> Any:
+    """What SQLAlchemy's INSERT gives a column left out: its Python-side default (a value,
+    or a function's result), else None (`can_write` keeps SQL defaults away)."""
+    if not _python_side(column):
+        return None
     default: Any = column.default
-    if default.is_callable:
-        return lambda: default.arg(None)  # SQLAlchemy's wrapper takes the execution context
-    value = default.arg
-    return lambda: value
+    # SQLAlchemy's wrapper of a default function takes the execution context: none here
+    return default.arg(None) if default.is_callable else default.arg
+
+
+def _python_side(column: Column[Any]) -> bool:
+    return column.default is not None and (column.default.is_scalar or column.default.is_callable)
 
 
 def _conversion(column: Column[Any], dialect: Dialect) -> Convert | None:

@@ -163,10 +163,9 @@ def touch(
     """Last activity only moves forward, whatever order old mail is imported in.
 
     A stored case gets one plain UPDATE, at once or with the batch's others (`later`, the
-    moves crm.later writes at the batch's end):
-    ingest touches a case with nearly every message, and the unit of work's flush for it
-    cost several times the statement. (A savepoint's rollback does not undo the value in
-    memory: see inbox.pipeline.)
+    moves crm.later writes at the batch's end): ingest touches a case with nearly every
+    message, and the unit of work's flush for it cost several times the statement. (A
+    savepoint's rollback does not undo the value in memory: see inbox.pipeline.)
     """
     if when <= case.last_activity_at:
         return

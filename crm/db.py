@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, configure_mappers, make_transient_to_detached, sessionmaker
 
+from crm.bulkrows import can_write, python_default
 from crm.errors import SettingsError
 from crm.heldback import HeldBack, held_back
 from crm.settings import Settings
@@ -297,19 +298,16 @@ def insert_loaded(session: Session, row: Row) -> Row:
 
 @functools.cache
 def _fills_itself(table: Any) -> bool:
-    """Whether a held-back row can be completed here: an integer id and no server defaults."""
+    """Whether a held-back row can be completed here: an integer id, no server defaults
+    and no defaults given as SQL."""
     ids = [column.name for column in table.primary_key.columns]
-    return ids == ["id"] and not any(column.server_default for column in table.c)
+    server_side = any(column.server_default for column in table.c)
+    return ids == ["id"] and not server_side and can_write(table, ())
 
 
 def _filled(column: Any, held: HeldBack) -> Any:
     """What the database would have filled in: a new id, the column's default, or NULL."""
-    if column.primary_key:
-        return held.next_id(column.table)
-    default = column.default
-    if default is None:
-        return None
-    return default.arg(None) if default.is_callable else default.arg
+    return held.next_id(column.table) if column.primary_key else python_default(column)
 
 
 @functools.cache

@@ -3,7 +3,7 @@
 Replies thread by In-Reply-To and References, and letters that lost their headers by the
 same person's open case on the same subject: a query each, and each query also ends the
 batch's held-back rows early (crm.heldback). Asked before the batch, then kept up to date
-as its messages are recorded, adopted or open cases, the indexes answer as the queries would.
+as it records and adopts messages and opens cases, the indexes answer as the queries would.
 """
 
 from __future__ import annotations

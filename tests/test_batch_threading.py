@@ -180,11 +180,10 @@ def threads(database: Database) -> dict[str, tuple[str | None, str]]:
         return {message_id: (reference, reason) for message_id, reference, reason in rows}
 
 
-def tags(database: Database) -> dict[str, list[tuple[object, ...]]]:
+def tags(database: Database) -> dict[str, list[str]]:
     """Each case's tags, and the history of its tags, as a reader would see them."""
-    found: dict[str, list[tuple[object, ...]]] = {}
     with database.session() as session:
-        rows = session.execute(
+        tag_rows = session.execute(
             select(
                 Case.reference,
                 CaseTag.axis,
@@ -197,16 +196,16 @@ def tags(database: Database) -> dict[str, list[tuple[object, ...]]]:
             .join(CaseTag, CaseTag.case_id == Case.id)
             .join(TagValue, TagValue.id == CaseTag.tag_id)
         )
-        for reference, *row in rows:
-            found.setdefault(reference, []).append(tuple(row))
         events = session.execute(
             select(Case.reference, TagEvent.action, TagEvent.detail).join(
                 TagEvent, TagEvent.case_id == Case.id
             )
         )
-        for reference, *event in events:
-            found.setdefault(reference, []).append(tuple(event))
-    return {reference: sorted(map(str, rows)) for reference, rows in found.items()}  # type: ignore[misc]
+        rows = [*tag_rows, *events]
+    found: dict[str, list[str]] = {}
+    for reference, *values in rows:
+        found.setdefault(reference, []).append(str(tuple(values)))
+    return {reference: sorted(values) for reference, values in found.items()}
 
 
 def test_a_batch_threads_and_tags_as_one_message_at_a_time(
